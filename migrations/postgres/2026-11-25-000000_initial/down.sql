@@ -1,0 +1,17 @@
+DROP TABLE IF EXISTS login_throttle;
+DROP TABLE IF EXISTS resources;
+DROP TABLE IF EXISTS admin_tokens;
+DROP TABLE IF EXISTS audit_events;
+DROP TABLE IF EXISTS signing_keys;
+DROP TABLE IF EXISTS revoked_access_tokens;
+DROP TABLE IF EXISTS refresh_tokens;
+DROP TABLE IF EXISTS refresh_families;
+DROP TABLE IF EXISTS authorization_codes;
+DROP TABLE IF EXISTS consents;
+DROP TABLE IF EXISTS sessions;
+DROP TABLE IF EXISTS users;
+DROP TABLE IF EXISTS client_app_certs;
+DROP TABLE IF EXISTS client_app_identities;
+DROP TABLE IF EXISTS client_cors_origins;
+DROP TABLE IF EXISTS client_redirect_uris;
+DROP TABLE IF EXISTS clients;

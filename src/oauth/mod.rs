@@ -1,0 +1,7 @@
+//! Protocol rules. Plain data in, a decision out: no actix or diesel types in signatures.
+
+pub mod error;
+pub mod params;
+pub mod pkce;
+pub mod redirect_uri;
+pub mod scope;

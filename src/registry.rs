@@ -1,0 +1,544 @@
+//! The client registry's rules, shared by the CLI, the admin API and the admin console:
+//! what a valid client is, how one is created, updated and shown.
+//!
+//! [`ClientView`] is the one JSON shape of a client everywhere (RFC 7591 field names plus our
+//! own); the database row ([`ClientRow`]) is a separate type so that a secret hash can never
+//! leak through `Serialize`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::keys::Alg;
+use crate::crypto::secrets::{prefixed_id, PlainSecret};
+use crate::oauth::redirect_uri::{self, ApplicationType};
+use crate::oauth::scope;
+use crate::storage::audit::{self, AuditEvent};
+use crate::storage::clients::{self, Client, ClientRow};
+use crate::storage::{write_tx, Conn, StorageError};
+
+/// Grant types a client may be allowed. `implicit` and `password` do not exist here
+/// (OAuth 2.1 §10.1).
+pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+
+/// What an admin asks for; every field is checked by [`validate`].
+#[derive(Debug, Clone, Default)]
+pub struct ClientSpec {
+    pub client_name: String,
+    pub client_type: String,
+    pub application_type: Option<String>,
+    pub token_endpoint_auth_method: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub scope: String,
+    pub cors_origins: Vec<String>,
+    pub skip_consent: bool,
+    pub signing_alg: Option<String>,
+    pub require_app_identity: bool,
+    pub enabled: bool,
+}
+
+/// A validation failure, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn field_error(field: &'static str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field,
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// The JSON shape of a client: RFC 7591 names (`client_id`, `client_name`, `redirect_uris`,
+/// `grant_types`, `token_endpoint_auth_method`, `scope`, `application_type`) plus our own.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClientView {
+    pub client_id: String,
+    pub client_name: String,
+    pub client_type: String,
+    pub application_type: String,
+    pub token_endpoint_auth_method: String,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub scope: String,
+    pub allowed_cors_origins: Vec<String>,
+    pub skip_consent: bool,
+    pub enabled: bool,
+    pub signing_alg: String,
+    pub require_app_identity: bool,
+    pub client_id_issued_at: i64,
+    pub updated_at: i64,
+    /// Present only in the response that creates the client or rotates its secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+impl ClientView {
+    pub fn of(client: &Client) -> Self {
+        let row = &client.row;
+        Self {
+            client_id: row.client_id.clone(),
+            client_name: row.client_name.clone(),
+            client_type: row.client_type.clone(),
+            application_type: row.application_type.clone(),
+            token_endpoint_auth_method: row.token_endpoint_auth_method.clone(),
+            redirect_uris: client.redirect_uris.clone(),
+            grant_types: client.grant_types(),
+            scope: row.scope.clone(),
+            allowed_cors_origins: client.cors_origins.clone(),
+            skip_consent: row.skip_consent,
+            enabled: row.enabled,
+            signing_alg: row.signing_alg.clone(),
+            require_app_identity: row.require_app_identity,
+            client_id_issued_at: row.created_at,
+            updated_at: row.updated_at,
+            client_secret: None,
+        }
+    }
+
+    pub fn with_secret(mut self, secret: Option<&PlainSecret>) -> Self {
+        self.client_secret = secret.map(|s| s.expose().to_string());
+        self
+    }
+}
+
+impl ClientSpec {
+    /// The spec that reproduces an existing client (the base of an update).
+    pub fn of(client: &Client) -> Self {
+        let row = &client.row;
+        Self {
+            client_name: row.client_name.clone(),
+            client_type: row.client_type.clone(),
+            application_type: Some(row.application_type.clone()),
+            token_endpoint_auth_method: Some(row.token_endpoint_auth_method.clone()),
+            redirect_uris: client.redirect_uris.clone(),
+            grant_types: client.grant_types(),
+            scope: row.scope.clone(),
+            cors_origins: client.cors_origins.clone(),
+            skip_consent: row.skip_consent,
+            signing_alg: Some(row.signing_alg.clone()),
+            require_app_identity: row.require_app_identity,
+            enabled: row.enabled,
+        }
+    }
+}
+
+/// A spec that passed validation, with defaults filled in.
+#[derive(Debug, Clone)]
+pub struct ValidSpec {
+    pub client_name: String,
+    pub client_type: String,
+    pub application_type: String,
+    pub token_endpoint_auth_method: String,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub scope: String,
+    pub cors_origins: Vec<String>,
+    pub skip_consent: bool,
+    pub signing_alg: String,
+    pub require_app_identity: bool,
+    pub enabled: bool,
+}
+
+/// Checks a spec against the registry's rules; the error names the first bad field.
+pub fn validate(spec: &ClientSpec) -> Result<ValidSpec, FieldError> {
+    let name = spec.client_name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(field_error("client_name", "must be 1 to 200 characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(field_error(
+            "client_name",
+            "must not contain control characters",
+        ));
+    }
+    let client_type = spec.client_type.as_str();
+    if !matches!(client_type, "public" | "confidential") {
+        return Err(field_error(
+            "client_type",
+            "must be `public` or `confidential`",
+        ));
+    }
+    let application_type = spec.application_type.as_deref().unwrap_or("web");
+    let app_type = match application_type {
+        "web" => ApplicationType::Web,
+        "native" => ApplicationType::Native,
+        _ => return Err(field_error("application_type", "must be `web` or `native`")),
+    };
+    if app_type == ApplicationType::Native && client_type == "confidential" {
+        // OAuth 2.1 §8.1: a secret shipped inside a native app is no secret.
+        return Err(field_error(
+            "client_type",
+            "native apps are public clients (a secret in an app is not a secret)",
+        ));
+    }
+    let default_method = if client_type == "public" {
+        "none"
+    } else {
+        "client_secret_basic"
+    };
+    let method = spec
+        .token_endpoint_auth_method
+        .as_deref()
+        .unwrap_or(default_method);
+    match (client_type, method) {
+        ("public", "none") => {}
+        ("confidential", "client_secret_basic" | "client_secret_post") => {}
+        ("public", _) => {
+            return Err(field_error(
+                "token_endpoint_auth_method",
+                "a public client authenticates with `none`",
+            ))
+        }
+        _ => {
+            return Err(field_error(
+                "token_endpoint_auth_method",
+                "a confidential client uses `client_secret_basic` or `client_secret_post`",
+            ))
+        }
+    }
+
+    let mut grant_types: Vec<String> = Vec::new();
+    for grant in &spec.grant_types {
+        if !GRANT_TYPES.contains(&grant.as_str()) {
+            let hint = if grant == "implicit" || grant == "password" {
+                " (removed in OAuth 2.1)"
+            } else {
+                ""
+            };
+            return Err(field_error(
+                "grant_types",
+                format!(
+                    "unsupported grant type `{grant}`{hint}; allowed: {}",
+                    GRANT_TYPES.join(", ")
+                ),
+            ));
+        }
+        if !grant_types.contains(grant) {
+            grant_types.push(grant.clone());
+        }
+    }
+    if grant_types.is_empty() {
+        return Err(field_error(
+            "grant_types",
+            "at least one grant type is required",
+        ));
+    }
+    if grant_types.iter().any(|g| g == "client_credentials") && client_type == "public" {
+        return Err(field_error(
+            "grant_types",
+            "client_credentials is for confidential clients only",
+        ));
+    }
+    if grant_types.iter().any(|g| g == "refresh_token")
+        && !grant_types.iter().any(|g| g == "authorization_code")
+    {
+        return Err(field_error(
+            "grant_types",
+            "refresh_token needs authorization_code (refresh tokens come from a code grant)",
+        ));
+    }
+
+    let mut redirect_uris: Vec<String> = Vec::new();
+    for uri in &spec.redirect_uris {
+        redirect_uri::validate_for_registration(uri, app_type)
+            .map_err(|m| field_error("redirect_uris", format!("{uri}: {m}")))?;
+        if redirect_uris.contains(uri) {
+            return Err(field_error("redirect_uris", format!("{uri}: listed twice")));
+        }
+        redirect_uris.push(uri.clone());
+    }
+    if redirect_uris.len() > 20 {
+        return Err(field_error("redirect_uris", "at most 20 redirect URIs"));
+    }
+    if grant_types.iter().any(|g| g == "authorization_code") && redirect_uris.is_empty() {
+        return Err(field_error(
+            "redirect_uris",
+            "at least one redirect URI is required for authorization_code",
+        ));
+    }
+
+    let mut scopes: Vec<&str> = Vec::new();
+    for token in spec.scope.split(' ').filter(|s| !s.is_empty()) {
+        if !scope::is_valid_token(token) {
+            return Err(field_error(
+                "scope",
+                format!("`{token}` is not a valid scope token"),
+            ));
+        }
+        if !scopes.contains(&token) {
+            scopes.push(token);
+        }
+    }
+    if spec.scope.len() > 2048 {
+        return Err(field_error("scope", "at most 2048 characters"));
+    }
+
+    let mut cors_origins: Vec<String> = Vec::new();
+    for origin in &spec.cors_origins {
+        validate_origin(origin).map_err(|m| field_error("allowed_cors_origins", m))?;
+        if !cors_origins.contains(origin) {
+            cors_origins.push(origin.clone());
+        }
+    }
+
+    let signing_alg = spec.signing_alg.as_deref().unwrap_or("ES256");
+    if Alg::parse(signing_alg).is_none() {
+        return Err(field_error("signing_alg", "must be `ES256` or `RS256`"));
+    }
+
+    Ok(ValidSpec {
+        client_name: name.to_string(),
+        client_type: client_type.to_string(),
+        application_type: application_type.to_string(),
+        token_endpoint_auth_method: method.to_string(),
+        redirect_uris,
+        grant_types,
+        scope: scopes.join(" "),
+        cors_origins,
+        skip_consent: spec.skip_consent,
+        signing_alg: signing_alg.to_string(),
+        require_app_identity: spec.require_app_identity,
+        enabled: spec.enabled,
+    })
+}
+
+/// An origin is `scheme://host[:port]`: https, or http on a loopback address. No path, no
+/// wildcard (a `*` with credentials is never sent).
+pub fn validate_origin(origin: &str) -> Result<(), String> {
+    let bad = || format!("{origin}: not an origin (scheme://host[:port])");
+    if origin.contains('*') {
+        return Err(format!("{origin}: wildcards are not allowed"));
+    }
+    let url = url::Url::parse(origin).map_err(|_| bad())?;
+    if url.origin().ascii_serialization() != origin {
+        return Err(bad());
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if matches!(url.host_str(), Some("127.0.0.1") | Some("[::1]")) => Ok(()),
+        _ => Err(format!(
+            "{origin}: must be https (or http on 127.0.0.1 / [::1])"
+        )),
+    }
+}
+
+/// Creates a client. Confidential clients get a server-generated secret, returned here once
+/// and stored only as its SHA-256 hash.
+pub fn create(
+    conn: &mut Conn,
+    spec: &ClientSpec,
+    actor: &str,
+    now: i64,
+) -> Result<(Client, Option<PlainSecret>), RegistryError> {
+    let valid = validate(spec)?;
+    let secret = (valid.client_type == "confidential").then(PlainSecret::generate);
+    let client = Client {
+        row: ClientRow {
+            client_id: prefixed_id::<12>("cli_"),
+            client_name: valid.client_name,
+            client_type: valid.client_type,
+            application_type: valid.application_type,
+            token_endpoint_auth_method: valid.token_endpoint_auth_method,
+            secret_hash: secret.as_ref().map(|s| s.hash().to_vec()),
+            previous_secret_hash: None,
+            previous_secret_expires_at: None,
+            grant_types: valid.grant_types.join(" "),
+            scope: valid.scope,
+            skip_consent: valid.skip_consent,
+            enabled: valid.enabled,
+            signing_alg: valid.signing_alg,
+            require_app_identity: valid.require_app_identity,
+            created_at: now,
+            updated_at: now,
+        },
+        redirect_uris: valid.redirect_uris,
+        cors_origins: valid.cors_origins,
+    };
+    write_tx(conn, |conn| {
+        clients::insert(conn, &client)?;
+        audit::record(
+            conn,
+            &AuditEvent::new("client_created", now)
+                .actor(actor)
+                .client(client.id()),
+        )
+    })?;
+    Ok((client, secret))
+}
+
+/// Replaces a client's settings with `spec` (its id, secret and creation time stay).
+pub fn update(
+    conn: &mut Conn,
+    client_id: &str,
+    spec: &ClientSpec,
+    actor: &str,
+    now: i64,
+) -> Result<Client, RegistryError> {
+    let valid = validate(spec)?;
+    write_tx(conn, |conn| {
+        let mut client = clients::find(conn, client_id)?.ok_or(StorageError::NotFound)?;
+        if client.row.client_type != valid.client_type {
+            // One client_id must not act as two types (OAuth 2.1 §2.1); a new client is the
+            // honest way to change it.
+            return Err(RegistryError::Invalid(field_error(
+                "client_type",
+                "the client type cannot change; register a new client",
+            )));
+        }
+        let row = &mut client.row;
+        row.client_name = valid.client_name;
+        row.application_type = valid.application_type;
+        row.token_endpoint_auth_method = valid.token_endpoint_auth_method;
+        row.grant_types = valid.grant_types.join(" ");
+        row.scope = valid.scope;
+        row.skip_consent = valid.skip_consent;
+        row.enabled = valid.enabled;
+        row.signing_alg = valid.signing_alg;
+        row.require_app_identity = valid.require_app_identity;
+        row.updated_at = now;
+        client.redirect_uris = valid.redirect_uris;
+        client.cors_origins = valid.cors_origins;
+        clients::update(conn, &client)?;
+        audit::record(
+            conn,
+            &AuditEvent::new("client_updated", now)
+                .actor(actor)
+                .client(client_id),
+        )?;
+        Ok(client)
+    })
+}
+
+impl From<diesel::result::Error> for RegistryError {
+    fn from(err: diesel::result::Error) -> Self {
+        RegistryError::Storage(err.into())
+    }
+}
+
+impl From<RegistryError> for StorageError {
+    fn from(err: RegistryError) -> Self {
+        match err {
+            RegistryError::Storage(e) => e,
+            RegistryError::Invalid(e) => StorageError::Other(e.to_string()),
+        }
+    }
+}
+
+/// Deletes a client and, through the schema's cascades, its codes, tokens and consents.
+pub fn delete(conn: &mut Conn, client_id: &str, actor: &str, now: i64) -> Result<(), StorageError> {
+    write_tx(conn, |conn| {
+        clients::delete(conn, client_id)?;
+        audit::record(
+            conn,
+            &AuditEvent::new("client_deleted", now)
+                .actor(actor)
+                .client(client_id),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> ClientSpec {
+        ClientSpec {
+            client_name: "App".into(),
+            client_type: "public".into(),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            grant_types: vec!["authorization_code".into()],
+            scope: "openid profile".into(),
+            enabled: true,
+            ..ClientSpec::default()
+        }
+    }
+
+    #[test]
+    fn defaults_follow_the_client_type() {
+        let v = validate(&spec()).unwrap();
+        assert_eq!(v.token_endpoint_auth_method, "none");
+        assert_eq!(v.application_type, "web");
+        let mut s = spec();
+        s.client_type = "confidential".into();
+        assert_eq!(
+            validate(&s).unwrap().token_endpoint_auth_method,
+            "client_secret_basic"
+        );
+    }
+
+    #[test]
+    fn bad_specs_name_their_field() {
+        type Case = (&'static str, Box<dyn Fn(&mut ClientSpec)>, &'static str);
+        let cases: Vec<Case> = vec![
+            (
+                "empty name",
+                Box::new(|s| s.client_name = " ".into()),
+                "client_name",
+            ),
+            (
+                "unknown type",
+                Box::new(|s| s.client_type = "x".into()),
+                "client_type",
+            ),
+            (
+                "implicit grant",
+                Box::new(|s| s.grant_types = vec!["implicit".into()]),
+                "grant_types",
+            ),
+            (
+                "public client_credentials",
+                Box::new(|s| s.grant_types.push("client_credentials".into())),
+                "grant_types",
+            ),
+            (
+                "no redirect",
+                Box::new(|s| s.redirect_uris.clear()),
+                "redirect_uris",
+            ),
+            (
+                "public with secret method",
+                Box::new(|s| s.token_endpoint_auth_method = Some("client_secret_post".into())),
+                "token_endpoint_auth_method",
+            ),
+            (
+                "wildcard origin",
+                Box::new(|s| s.cors_origins = vec!["https://*.example".into()]),
+                "allowed_cors_origins",
+            ),
+            (
+                "origin with path",
+                Box::new(|s| s.cors_origins = vec!["https://a.example/x".into()]),
+                "allowed_cors_origins",
+            ),
+            (
+                "bad alg",
+                Box::new(|s| s.signing_alg = Some("HS256".into())),
+                "signing_alg",
+            ),
+            (
+                "native confidential",
+                Box::new(|s| {
+                    s.application_type = Some("native".into());
+                    s.client_type = "confidential".into();
+                }),
+                "client_type",
+            ),
+        ];
+        for (name, change, field) in cases {
+            let mut s = spec();
+            change(&mut s);
+            assert_eq!(validate(&s).unwrap_err().field, field, "{name}");
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The audit log: who did what, when. Never a secret.
+
+use diesel::prelude::*;
+
+use crate::crypto::secrets::prefixed_id;
+use crate::storage::schema::audit_events;
+use crate::storage::{Conn, StorageError};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = audit_events)]
+pub struct AuditEvent {
+    pub event_id: String,
+    pub occurred_at: i64,
+    pub event: String,
+    pub actor: Option<String>,
+    pub client_id: Option<String>,
+    pub user_id: Option<String>,
+    pub ip: Option<String>,
+    /// JSON object with event-specific fields.
+    pub detail: String,
+}
+
+impl AuditEvent {
+    pub fn new(event: &str, now: i64) -> Self {
+        Self {
+            event_id: prefixed_id::<16>("evt_"),
+            occurred_at: now,
+            event: event.to_string(),
+            actor: None,
+            client_id: None,
+            user_id: None,
+            ip: None,
+            detail: "{}".into(),
+        }
+    }
+
+    pub fn actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = Some(actor.into());
+        self
+    }
+
+    pub fn client(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    pub fn user(mut self, user_id: impl Into<String>) -> Self {
+        self.user_id = Some(user_id.into());
+        self
+    }
+
+    pub fn ip(mut self, ip: Option<String>) -> Self {
+        self.ip = ip;
+        self
+    }
+
+    pub fn detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = detail.to_string();
+        self
+    }
+}
+
+/// Records an event inside the caller's transaction.
+pub fn record(conn: &mut Conn, event: &AuditEvent) -> Result<(), StorageError> {
+    diesel::insert_into(audit_events::table)
+        .values(event)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The newest events first.
+pub fn recent(conn: &mut Conn, limit: i64) -> Result<Vec<AuditEvent>, StorageError> {
+    Ok(audit_events::table
+        .order((
+            audit_events::occurred_at.desc(),
+            audit_events::event_id.desc(),
+        ))
+        .limit(limit)
+        .select(AuditEvent::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,291 @@
+//! Storage: one diesel connection type over SQLite or PostgreSQL, an r2d2 pool, embedded
+//! migrations, and one repository module per aggregate.
+//!
+//! Repository functions take `&mut Conn` so that the caller owns the transaction. Handlers
+//! reach the database only through [`Db::run`], which moves the blocking work off the async
+//! workers.
+
+pub mod audit;
+pub mod clients;
+pub mod schema;
+pub mod signing_keys;
+pub mod users;
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::config::{DatabaseSettings, DatabaseTarget};
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to either backend. Both run the same queries; where the shared subset of SQL
+/// falls short, the one repository function that needs it matches on the variant.
+#[derive(diesel::MultiConnection)]
+pub enum Conn {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// What storage can fail with. `Unavailable` (pool timeout, lost connection) becomes a 503;
+/// `Other` becomes a generic `server_error` with the cause only in the log.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+impl From<diesel::result::Error> for StorageError {
+    fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match err {
+            Error::NotFound => StorageError::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                StorageError::Conflict(info.message().to_string())
+            }
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                StorageError::Unavailable(info.message().to_string())
+            }
+            Error::DatabaseError(_, info) if is_busy(info.message()) => {
+                StorageError::Unavailable(info.message().to_string())
+            }
+            other => StorageError::Other(other.to_string()),
+        }
+    }
+}
+
+fn is_busy(message: &str) -> bool {
+    message.contains("database is locked") || message.contains("database is busy")
+}
+
+/// Opens connections of the backend named by the URL scheme.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    target: DatabaseTarget,
+    busy_timeout_ms: u32,
+}
+
+impl ConnectionManager {
+    fn sqlite_url(path: &Path) -> String {
+        path.to_string_lossy().into_owned()
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = Conn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<Conn, r2d2::Error> {
+        match &self.target {
+            DatabaseTarget::Postgres(url) => PgConnection::establish(url)
+                .map(Conn::Postgres)
+                .map_err(r2d2::Error::ConnectionError),
+            DatabaseTarget::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&Self::sqlite_url(path))
+                    .map_err(r2d2::Error::ConnectionError)?;
+                // WAL lets readers run beside the one writer; NORMAL is durable in WAL mode
+                // except for the last transactions before a power loss; busy_timeout makes
+                // writers queue instead of failing at once.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                    self.busy_timeout_ms
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(Conn::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        conn.is_broken()
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+
+/// The database handle shared by the HTTP app, the CLI and the background jobs.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    backend: Backend,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Db {
+    /// Builds the pool without opening a connection (start-up stays fast; the first request
+    /// or [`Db::migrate`] opens one).
+    pub fn open(target: &DatabaseTarget, settings: &DatabaseSettings) -> Result<Self, String> {
+        let backend = match target {
+            DatabaseTarget::Sqlite(path) => {
+                prepare_sqlite_dir(path)?;
+                Backend::Sqlite
+            }
+            DatabaseTarget::Postgres(_) => Backend::Postgres,
+        };
+        let manager = ConnectionManager {
+            target: target.clone(),
+            busy_timeout_ms: settings.sqlite_busy_timeout_ms,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(settings.pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(settings.pool_timeout_seconds.max(1)))
+            .build_unchecked(manager);
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks a connection out on the calling thread. Only for code that is already off the
+    /// async workers (CLI, blocking tasks).
+    pub fn conn(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, StorageError> {
+        self.pool
+            .get()
+            .map_err(|e| StorageError::Unavailable(e.to_string()))
+    }
+
+    /// Runs blocking database work on the blocking thread pool. The connection is checked out
+    /// inside the closure, because checkout blocks too.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, StorageError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| StorageError::Unavailable(e.to_string()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StorageError::Unavailable(e.to_string()))?
+    }
+
+    /// Runs blocking database work on the calling thread (CLI and tests).
+    pub fn run_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut Conn) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let mut conn = self.conn()?;
+        f(&mut conn)
+    }
+
+    /// Applies the embedded migrations of this backend. Safe to run concurrently from several
+    /// instances on PostgreSQL (an advisory lock serialises them).
+    pub fn migrate(&self) -> Result<usize, StorageError> {
+        let mut conn = self.conn()?;
+        migrate(&mut conn)
+    }
+}
+
+/// Applies pending migrations on one connection.
+pub fn migrate(conn: &mut Conn) -> Result<usize, StorageError> {
+    let applied = match conn {
+        Conn::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map_err(|e| StorageError::Other(format!("migration failed: {e}")))?
+            .len(),
+        Conn::Postgres(c) => {
+            // Several instances may start at once; the advisory lock makes one migrate while
+            // the others wait, instead of racing on CREATE TABLE.
+            c.batch_execute("SELECT pg_advisory_lock(7140425)")?;
+            let result = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len())
+                .map_err(|e| StorageError::Other(format!("migration failed: {e}")));
+            c.batch_execute("SELECT pg_advisory_unlock(7140425)")?;
+            result?
+        }
+    };
+    Ok(applied)
+}
+
+fn prepare_sqlite_dir(path: &Path) -> Result<(), String> {
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create database folder {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Runs `f` in a write transaction. On SQLite the transaction starts with `BEGIN IMMEDIATE`,
+/// so that it takes the write lock up front: a deferred transaction that reads and then writes
+/// fails with SQLITE_BUSY when another writer got in between, which `busy_timeout` cannot
+/// retry. On PostgreSQL it is an ordinary transaction; its statements are written to be safe
+/// under READ COMMITTED (conditional updates, row counts checked).
+pub fn write_tx<T, E, F>(conn: &mut Conn, f: F) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+    F: FnOnce(&mut Conn) -> Result<T, E>,
+{
+    match conn {
+        Conn::Postgres(_) => conn.transaction(f),
+        Conn::Sqlite(inner) => {
+            let depth = AnsiTransactionManager::transaction_manager_status_mut(inner)
+                .transaction_depth()?;
+            if depth.is_some() {
+                // Already inside the caller's write transaction: it holds the write lock.
+                return f(conn);
+            }
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            let result = f(conn);
+            let Conn::Sqlite(inner) = conn else {
+                unreachable!("the variant does not change inside a transaction")
+            };
+            match result {
+                Ok(value) => {
+                    AnsiTransactionManager::commit_transaction(inner)?;
+                    Ok(value)
+                }
+                Err(err) => {
+                    let _ = AnsiTransactionManager::rollback_transaction(inner);
+                    Err(err)
+                }
+            }
+        }
+    }
+}
+
+/// The current time in Unix seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Splits a space-separated list (scopes, grant types) into its non-empty items.
+pub fn split_list(s: &str) -> Vec<String> {
+    s.split(' ')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}

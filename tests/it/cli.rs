@@ -1,0 +1,260 @@
+//! The binary as an operator meets it: fresh start, bad arguments, bad configuration.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn portcullis(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    cmd.current_dir(dir)
+        .args(args)
+        .env_remove("PORTCULLIS_TEST_DATABASE_URL")
+        .env("PORTCULLIS_LOG_LEVEL", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("run portcullis");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+#[test]
+fn management_commands_create_the_database_and_master_key_on_first_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = portcullis(dir.path(), &["migrate"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(dir.path().join("data/portcullis.db").exists());
+
+    let out = portcullis(
+        dir.path(),
+        &[
+            "user",
+            "create",
+            "--email",
+            "admin@example.com",
+            "--admin",
+            "--json",
+        ],
+        Some("s3cret-password\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let user: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(user["email"], "admin@example.com");
+    assert_eq!(user["is_admin"], true);
+    assert!(!text(&out.stdout).contains("s3cret-password"));
+
+    let out = portcullis(
+        dir.path(),
+        &[
+            "client",
+            "create",
+            "--name",
+            "Svc",
+            "--type",
+            "confidential",
+            "--grant",
+            "client_credentials",
+            "--scope",
+            "api:read api:write",
+            "--json",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let client: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(client["scope"], "api:read api:write");
+    assert_eq!(client["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(client["client_secret"].as_str().unwrap().len(), 43);
+
+    let id = client["client_id"].as_str().unwrap();
+    let out = portcullis(dir.path(), &["client", "show", id, "--json"], None);
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        shown.get("client_secret").is_none(),
+        "the secret is shown only once"
+    );
+
+    let out = portcullis(dir.path(), &["keys", "list", "--json"], None);
+    let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(keys.as_array().unwrap().len(), 2);
+    assert!(dir.path().join("data/master.key").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("data/master.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn usage_errors_exit_with_status_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["frobnicate"],
+        vec!["client", "create", "--name", "x"],
+        vec!["client", "create", "--name", "x", "--type", "secret"],
+        vec!["--config", "missing.toml", "migrate"],
+        vec!["migrate", "--config", "missing.toml"],
+    ] {
+        let out = portcullis(dir.path(), &args, None);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn invalid_client_registrations_are_refused_with_the_field_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = portcullis(
+        dir.path(),
+        &[
+            "client",
+            "create",
+            "--name",
+            "x",
+            "--type",
+            "public",
+            "--redirect-uri",
+            "https://a.example/cb#frag",
+            "--grant",
+            "authorization_code",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("redirect_uris"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn bad_configuration_names_the_setting_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.toml"), "bind = \"nonsense\"\n").unwrap();
+    std::fs::write(dir.path().join("unknown.toml"), "bnd = \"127.0.0.1:1\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("nested.toml"),
+        "[tokens]\naccess_ttl_seconds = -5\n",
+    )
+    .unwrap();
+    for (file, key) in [
+        ("bad.toml", "bind"),
+        ("unknown.toml", "bnd"),
+        ("nested.toml", "tokens.access_ttl_seconds"),
+    ] {
+        let out = portcullis(dir.path(), &["--config", file, "migrate"], None);
+        assert_eq!(out.status.code(), Some(2), "{file}");
+        let err = text(&out.stderr);
+        assert!(err.contains(key), "{file}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .current_dir(dir.path())
+        .arg("migrate")
+        .env("PORTCULLIS_DATABASE_URL", "mysql://x")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("database_url"));
+}
+
+#[test]
+fn a_corrupt_master_key_stops_startup_without_touching_data() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(portcullis(dir.path(), &["migrate"], None).status.success());
+    std::fs::write(dir.path().join("data/master.key"), "garbage\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .current_dir(dir.path())
+        .env("PORTCULLIS_BIND", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("master_key_file"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("data/master.key")).unwrap(),
+        "garbage\n"
+    );
+}
+
+#[test]
+fn a_password_is_never_taken_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = portcullis(
+        dir.path(),
+        &[
+            "user",
+            "create",
+            "--email",
+            "a@example.com",
+            "--password",
+            "x",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let out = portcullis(
+        dir.path(),
+        &["user", "create", "--email", "a@example.com"],
+        Some("short\n"),
+    );
+    assert_eq!(out.status.code(), Some(2), "short passwords are refused");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_database_in_a_read_only_folder_is_a_clear_error() {
+    use std::os::unix::fs::PermissionsExt;
+    if unsafe_is_root() {
+        // root ignores directory permissions; the case cannot be staged.
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o500)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .current_dir(dir.path())
+        .arg("migrate")
+        .env("PORTCULLIS_DATABASE_URL", "sqlite://ro/db/p.db")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("database"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+fn unsafe_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}

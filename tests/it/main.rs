@@ -1,0 +1,8 @@
+//! The integration suite: the real HTTP app over a real database. Each test gets a fresh
+//! SQLite file in a temporary folder, or, with `PORTCULLIS_TEST_DATABASE_URL` set, its own
+//! PostgreSQL schema that is dropped when the test ends.
+
+mod cli;
+mod health;
+mod storage;
+mod support;
