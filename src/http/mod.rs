@@ -1,6 +1,8 @@
 //! The HTTP layer: one file per endpoint, thin handlers. [`build_app`] is used by the server
 //! and by the tests, so both run exactly the same app.
 
+pub mod errors;
+pub mod form;
 pub mod health;
 pub mod middleware;
 

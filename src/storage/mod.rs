@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod clients;
+pub mod codes;
 pub mod schema;
 pub mod signing_keys;
 pub mod users;
