@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod clients;
 pub mod codes;
+pub mod families;
 pub mod schema;
 pub mod signing_keys;
 pub mod users;
