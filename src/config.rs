@@ -544,3 +544,49 @@ mod tests {
         assert_eq!(settings.validate().unwrap_err().key, "master_key");
     }
 }
+
+#[cfg(test)]
+mod docs_drift {
+    use super::Settings;
+
+    /// Every setting's TOML key, flattened with dots.
+    fn keys(value: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+        if let serde_json::Value::Object(map) = value {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                // Nested settings tables recurse; a map-valued setting is one key.
+                if v.is_object() && k != "scope_descriptions" {
+                    keys(v, &key, out);
+                } else {
+                    out.push(key);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn configuration_docs_list_every_setting_and_nothing_else() {
+        let docs = include_str!("../docs/configuration.md");
+        let mut all = Vec::new();
+        keys(
+            &serde_json::to_value(Settings::default()).unwrap(),
+            "",
+            &mut all,
+        );
+        for key in &all {
+            let env = format!("PORTCULLIS_{}", key.replace('.', "__").to_uppercase());
+            assert!(docs.contains(&format!("| `{key}` |")), "docs lack `{key}`");
+            assert!(docs.contains(&format!("`{env}`")), "docs lack `{env}`");
+        }
+        let documented = docs.lines().filter(|l| l.starts_with("| `")).count();
+        assert_eq!(
+            documented,
+            all.len(),
+            "docs list a setting that does not exist"
+        );
+    }
+}
