@@ -84,6 +84,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub keys: KeySettings,
     pub cleanup: CleanupSettings,
+    pub app_links: AppLinkSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -164,6 +165,84 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             keys: KeySettings::default(),
             cleanup: CleanupSettings::default(),
+            app_links: AppLinkSettings::default(),
+        }
+    }
+}
+
+/// The provider's own apps, for Android App Links and iOS Universal Links: when set, the
+/// authorization URLs open the provider app (which then runs login and consent) instead of the
+/// browser. Without them `/.well-known/assetlinks.json` and
+/// `/.well-known/apple-app-site-association` are 404.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppLinkSettings {
+    /// Android package name of the provider app, e.g. `com.example.provider`.
+    pub android_package: Option<String>,
+    /// SHA-256 fingerprints of the provider app's signing certificates, colon hex
+    /// (`AB:CD:…`, as `keytool` prints them).
+    pub android_sha256_fingerprints: Vec<String>,
+    /// Apple team id of the provider's iOS app (10 characters).
+    pub ios_team_id: Option<String>,
+    /// Bundle id of the provider's iOS app.
+    pub ios_bundle_id: Option<String>,
+}
+
+impl AppLinkSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(pkg) = &self.android_package {
+            let valid = pkg.split('.').count() >= 2
+                && pkg.split('.').all(|seg| {
+                    seg.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                        && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                });
+            if !valid {
+                return Err(ConfigError::new(
+                    "app_links.android_package",
+                    "not an Android package name",
+                ));
+            }
+            if self.android_sha256_fingerprints.is_empty() {
+                return Err(ConfigError::new(
+                    "app_links.android_sha256_fingerprints",
+                    "at least one SHA-256 fingerprint is required with android_package",
+                ));
+            }
+        }
+        for fp in &self.android_sha256_fingerprints {
+            let hex: String = fp.chars().filter(|c| *c != ':').collect();
+            if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(ConfigError::new(
+                    "app_links.android_sha256_fingerprints",
+                    "each fingerprint is 32 bytes in hex (AB:CD:…)",
+                ));
+            }
+        }
+        match (&self.ios_team_id, &self.ios_bundle_id) {
+            (None, None) => Ok(()),
+            (Some(team), Some(bundle)) => {
+                if team.len() != 10 || !team.chars().all(|c| c.is_ascii_alphanumeric()) {
+                    return Err(ConfigError::new(
+                        "app_links.ios_team_id",
+                        "10 letters or digits",
+                    ));
+                }
+                if bundle.is_empty()
+                    || !bundle
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+                {
+                    return Err(ConfigError::new(
+                        "app_links.ios_bundle_id",
+                        "not a bundle id",
+                    ));
+                }
+                Ok(())
+            }
+            _ => Err(ConfigError::new(
+                "app_links.ios_bundle_id",
+                "give both ios_team_id and ios_bundle_id",
+            )),
         }
     }
 }
@@ -327,6 +406,7 @@ impl Settings {
                 "must not be negative",
             ));
         }
+        self.app_links.validate()?;
         if self.database.pool_size == 0 {
             return Err(ConfigError::new("database.pool_size", "must be at least 1"));
         }

@@ -1,6 +1,7 @@
 //! The HTTP layer: one file per endpoint, thin handlers. [`build_app`] is used by the server
 //! and by the tests, so both run exactly the same app.
 
+pub mod app_links;
 pub mod errors;
 pub mod form;
 pub mod health;
@@ -38,5 +39,13 @@ pub fn build_app(
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz));
+        .route("/readyz", web::get().to(health::readyz))
+        .route(
+            "/.well-known/assetlinks.json",
+            web::get().to(app_links::assetlinks),
+        )
+        .route(
+            "/.well-known/apple-app-site-association",
+            web::get().to(app_links::apple_app_site_association),
+        );
 }
