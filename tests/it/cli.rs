@@ -101,6 +101,22 @@ fn management_commands_create_the_database_and_master_key_on_first_use() {
 }
 
 #[test]
+fn test_suite_variables_are_not_mistaken_for_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .current_dir(dir.path())
+        .arg("migrate")
+        .env(
+            "PORTCULLIS_TEST_DATABASE_URL",
+            "postgres://example.invalid/x",
+        )
+        .env("PORTCULLIS_BENCH_FOO", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
 fn usage_errors_exit_with_status_2() {
     let dir = tempfile::tempdir().unwrap();
     for args in [
