@@ -332,7 +332,7 @@ impl Settings {
         figment = figment.merge(Env::prefixed("PORTCULLIS_").split("__").filter(|key| {
             !IGNORED_ENV_PREFIXES
                 .iter()
-                .any(|p| key.as_str().starts_with(p))
+                .any(|p| key.as_str().to_ascii_lowercase().starts_with(p))
         }));
         let settings: Settings = figment.extract().map_err(figment_error)?;
         settings.validate()?;
