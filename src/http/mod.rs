@@ -1,10 +1,12 @@
 //! The HTTP layer: one file per endpoint, thin handlers. [`build_app`] is used by the server
 //! and by the tests, so both run exactly the same app.
 
+pub mod cors;
 pub mod errors;
 pub mod form;
 pub mod health;
 pub mod middleware;
+pub mod token;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -39,4 +41,10 @@ pub fn build_app(
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz));
+    cfg.service(
+        web::resource("/token")
+            .route(web::post().to(token::token))
+            .route(web::method(actix_web::http::Method::OPTIONS).to(cors::preflight))
+            .default_service(web::to(token::method_not_allowed)),
+    );
 }
