@@ -6,3 +6,5 @@ mod cli;
 mod health;
 mod storage;
 mod support;
+mod token;
+mod token_support;
