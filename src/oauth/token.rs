@@ -327,9 +327,9 @@ fn authorization_code(
                         "families_revoked": revoked,
                     })),
             )?;
-            return Ok(Written::Refused(
-                bad_code().with_source("authorization code replayed; its grant was revoked"),
-            ));
+            return Ok(Written::Refused(bad_code().with_source(
+                "authorization code replayed; its grant was revoked",
+            )));
         }
         Ok(Written::Issued(issue_for_code(
             conn,
@@ -520,9 +520,9 @@ fn refresh_token(
             event = event.user(user_id);
         }
         audit::record(conn, &event)?;
-        Ok(Written::Refused(
-            bad_token().with_source("refresh token reused; its family was revoked"),
-        ))
+        Ok(Written::Refused(bad_token().with_source(
+            "refresh token reused; its family was revoked",
+        )))
     })?;
     finish(written, ctx, key, now)
 }

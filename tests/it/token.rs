@@ -91,7 +91,10 @@ async fn a_code_with_its_verifier_yields_verified_rfc9068_tokens() {
     assert_eq!(id["aud"], s.client.id());
     assert_eq!(id["nonce"], "n-0S6_WzA2Mj");
     assert_eq!(id["auth_time"], claims["auth_time"]);
-    assert_eq!(id["at_hash"], portcullis::oauth::token::at_hash(&access).as_str());
+    assert_eq!(
+        id["at_hash"],
+        portcullis::oauth::token::at_hash(&access).as_str()
+    );
 }
 
 #[actix_web::test]
@@ -126,7 +129,12 @@ async fn an_rs256_client_gets_rs256_tokens_and_the_configured_audience() {
     let code = issue_code(&app, client.id(), &user, "openid", None, now() + 60);
     let reply = post_token(&svc, &code_body(&code), Some(&client.basic())).await;
     assert_eq!(reply.status, 200, "{}", reply.json);
-    let (header, claims) = verify_jwt(&app, &reply.str("access_token"), "at+jwt", "https://api.example");
+    let (header, claims) = verify_jwt(
+        &app,
+        &reply.str("access_token"),
+        "at+jwt",
+        "https://api.example",
+    );
     assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
     assert_eq!(claims["aud"], "https://api.example");
     let (id_header, id) = verify_jwt(&app, &reply.str("id_token"), "JWT", client.id());
@@ -272,7 +280,10 @@ async fn a_replayed_code_revokes_the_tokens_it_issued() {
         .await
         .assert_error(400, "invalid_grant");
     assert!(s.app.with_conn(|c| families::access_token_revoked(c, &jti)));
-    let family = s.app.with_conn(|c| families::find(c, &code.family_id)).unwrap();
+    let family = s
+        .app
+        .with_conn(|c| families::find(c, &code.family_id))
+        .unwrap();
     assert!(family.revoked_at.is_some());
     let events = s.app.with_conn(|c| audit::recent(c, 20));
     assert!(events.iter().any(|e| e.event == "code_replay"));
@@ -300,7 +311,10 @@ async fn a_replay_with_a_wrong_verifier_or_client_revokes_nothing() {
         .await
         .assert_error(400, "invalid_grant");
 
-    let family = s.app.with_conn(|c| families::find(c, &code.family_id)).unwrap();
+    let family = s
+        .app
+        .with_conn(|c| families::find(c, &code.family_id))
+        .unwrap();
     assert!(family.revoked_at.is_none());
     let refreshed = post_token(&svc, &s.refresh_body(&first.str("refresh_token")), None).await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.json);
@@ -317,7 +331,10 @@ async fn a_code_issued_to_another_client_is_invalid_grant() {
         .await
         .assert_error(400, "invalid_grant");
     // The rightful client can still redeem it.
-    assert_eq!(post_token(&svc, &s.exchange_body(&code), None).await.status, 200);
+    assert_eq!(
+        post_token(&svc, &s.exchange_body(&code), None).await.status,
+        200
+    );
 }
 
 #[actix_web::test]
@@ -326,7 +343,8 @@ async fn a_disabled_user_cannot_redeem_a_code() {
     let svc = s.app.service().await;
     let code = s.code("api:read");
     let email = s.app.with_conn(|c| users::find(c, &s.user)).unwrap().email;
-    s.app.with_conn(|c| users::set_enabled(c, &email, false, now()));
+    s.app
+        .with_conn(|c| users::set_enabled(c, &email, false, now()));
     post_token(&svc, &s.exchange_body(&code), None)
         .await
         .assert_error(400, "invalid_grant");
@@ -379,7 +397,10 @@ async fn refresh_may_narrow_the_scope_but_not_widen_it_and_the_family_keeps_its_
     let svc = s.app.service().await;
     let code = s.code("api:read api:write");
     let first = post_token(&svc, &s.exchange_body(&code), None).await;
-    let body = format!("{}&scope=api:read", s.refresh_body(&first.str("refresh_token")));
+    let body = format!(
+        "{}&scope=api:read",
+        s.refresh_body(&first.str("refresh_token"))
+    );
     let narrowed = post_token(&svc, &body, None).await;
     assert_eq!(narrowed.status, 200, "{}", narrowed.json);
     assert_eq!(narrowed.json["scope"], "api:read");
@@ -426,11 +447,13 @@ async fn refresh_fails_once_the_grant_is_no_longer_active() {
 
     // User disabled.
     let email = s.app.with_conn(|c| users::find(c, &s.user)).unwrap().email;
-    s.app.with_conn(|c| users::set_enabled(c, &email, false, now()));
+    s.app
+        .with_conn(|c| users::set_enabled(c, &email, false, now()));
     post_token(&svc, &s.refresh_body(&ok.str("refresh_token")), None)
         .await
         .assert_error(400, "invalid_grant");
-    s.app.with_conn(|c| users::set_enabled(c, &email, true, now()));
+    s.app
+        .with_conn(|c| users::set_enabled(c, &email, true, now()));
 
     // Client disabled: client authentication fails.
     let mut spec = ClientSpec::of(&s.client.client);
@@ -451,16 +474,30 @@ async fn refresh_tokens_expire_when_idle_and_at_the_family_end() {
     });
     let t0 = now();
     let code = s.code("api:read");
-    let first = exchange_at(&s.app, &s.exchange_body(&code), None, t0).result.unwrap();
+    let first = exchange_at(&s.app, &s.exchange_body(&code), None, t0)
+        .result
+        .unwrap();
     let rt = first.refresh_token.unwrap();
     let idle = exchange_at(&s.app, &s.refresh_body(&rt), None, t0 + 100);
     assert_eq!(idle.result.unwrap_err().code.as_str(), "invalid_grant");
     // Used just in time, the token rotates; its successor is capped by the family end.
-    let r1 = exchange_at(&s.app, &s.refresh_body(&rt), None, t0 + 99).result.unwrap();
-    let r2 = exchange_at(&s.app, &s.refresh_body(&r1.refresh_token.unwrap()), None, t0 + 198)
+    let r1 = exchange_at(&s.app, &s.refresh_body(&rt), None, t0 + 99)
         .result
         .unwrap();
-    let end = exchange_at(&s.app, &s.refresh_body(&r2.refresh_token.unwrap()), None, t0 + 250);
+    let r2 = exchange_at(
+        &s.app,
+        &s.refresh_body(&r1.refresh_token.unwrap()),
+        None,
+        t0 + 198,
+    )
+    .result
+    .unwrap();
+    let end = exchange_at(
+        &s.app,
+        &s.refresh_body(&r2.refresh_token.unwrap()),
+        None,
+        t0 + 250,
+    );
     assert_eq!(end.result.unwrap_err().code.as_str(), "invalid_grant");
 }
 
@@ -541,11 +578,16 @@ async fn with_a_grace_period_concurrent_refreshes_all_succeed_in_one_family() {
             .unwrap();
         assert_eq!(row.family_id, code.family_id);
     }
-    let family = s.app.with_conn(|c| families::find(c, &code.family_id)).unwrap();
+    let family = s
+        .app
+        .with_conn(|c| families::find(c, &code.family_id))
+        .unwrap();
     assert!(family.revoked_at.is_none());
-    assert!(exchange_at(&s.app, &s.refresh_body(&winners[3]), None, now())
-        .result
-        .is_ok());
+    assert!(
+        exchange_at(&s.app, &s.refresh_body(&winners[3]), None, now())
+            .result
+            .is_ok()
+    );
 }
 
 #[actix_web::test]
@@ -556,11 +598,20 @@ async fn reuse_after_the_grace_period_revokes_the_family() {
         .result
         .unwrap();
     let rt = first.refresh_token.unwrap();
-    let next = exchange_at(&s.app, &s.refresh_body(&rt), None, t0).result.unwrap();
-    assert!(exchange_at(&s.app, &s.refresh_body(&rt), None, t0 + 10).result.is_ok());
+    let next = exchange_at(&s.app, &s.refresh_body(&rt), None, t0)
+        .result
+        .unwrap();
+    assert!(exchange_at(&s.app, &s.refresh_body(&rt), None, t0 + 10)
+        .result
+        .is_ok());
     let late = exchange_at(&s.app, &s.refresh_body(&rt), None, t0 + 11);
     assert_eq!(late.result.unwrap_err().code.as_str(), "invalid_grant");
-    let newest = exchange_at(&s.app, &s.refresh_body(&next.refresh_token.unwrap()), None, t0 + 11);
+    let newest = exchange_at(
+        &s.app,
+        &s.refresh_body(&next.refresh_token.unwrap()),
+        None,
+        t0 + 11,
+    );
     assert_eq!(newest.result.unwrap_err().code.as_str(), "invalid_grant");
 }
 
@@ -588,7 +639,12 @@ async fn client_credentials_issue_a_client_token_without_refresh_token() {
     )
     .await;
     assert_eq!(narrowed.json["scope"], "api:read");
-    for scope in ["api:admin", "openid", "api:read%20offline_access", "bad%22scope"] {
+    for scope in [
+        "api:admin",
+        "openid",
+        "api:read%20offline_access",
+        "bad%22scope",
+    ] {
         post_token(
             &svc,
             &format!("grant_type=client_credentials&scope={scope}"),
@@ -627,7 +683,10 @@ async fn client_authentication_methods_are_enforced() {
     let wrong_method = format!("{cc}&{}", basic.body_credentials());
     let reply = post_token(&svc, &wrong_method, None).await;
     reply.assert_error(401, "invalid_client");
-    assert_eq!(reply.header("www-authenticate"), "Basic realm=\"portcullis\"");
+    assert_eq!(
+        reply.header("www-authenticate"),
+        "Basic realm=\"portcullis\""
+    );
     post_token(&svc, cc, Some(&post.basic()))
         .await
         .assert_error(401, "invalid_client");
@@ -668,22 +727,43 @@ async fn grant_type_errors_are_reported_in_order() {
     let cases = [
         ("", 400, "invalid_request"),
         ("scope=api:read", 400, "invalid_request"),
-        ("grant_type=password&username=a&password=b", 400, "unsupported_grant_type"),
+        (
+            "grant_type=password&username=a&password=b",
+            400,
+            "unsupported_grant_type",
+        ),
         ("grant_type=implicit", 400, "unsupported_grant_type"),
         ("grant_type=urn:x", 400, "unsupported_grant_type"),
-        ("grant_type=authorization_code&code=x", 400, "unauthorized_client"),
-        ("grant_type=refresh_token&refresh_token=x", 400, "unauthorized_client"),
+        (
+            "grant_type=authorization_code&code=x",
+            400,
+            "unauthorized_client",
+        ),
+        (
+            "grant_type=refresh_token&refresh_token=x",
+            400,
+            "unauthorized_client",
+        ),
         (
             "grant_type=client_credentials&grant_type=client_credentials",
             400,
             "invalid_request",
         ),
-        ("grant_type=client_credentials&foo=1&foo=2", 400, "invalid_request"),
+        (
+            "grant_type=client_credentials&foo=1&foo=2",
+            400,
+            "invalid_request",
+        ),
         ("grant_type=client_credentials&unknown=ignored", 200, ""),
     ];
     for (body, status, error) in cases {
         let reply = post_token(&svc, body, Some(&auth)).await;
-        assert_eq!((reply.status, reply.error()), (status, error), "{body}: {}", reply.json);
+        assert_eq!(
+            (reply.status, reply.error()),
+            (status, error),
+            "{body}: {}",
+            reply.json
+        );
     }
     // A refresh token request needs refresh_token.
     let s = setup();
@@ -729,7 +809,9 @@ async fn cors_preflight_and_responses_follow_the_registered_origins() {
         .contains("Authorization"));
     assert!(!allowed.header("access-control-max-age").is_empty());
     assert_eq!(allowed.header("vary"), "Origin");
-    assert!(allowed.header("access-control-allow-credentials").is_empty());
+    assert!(allowed
+        .header("access-control-allow-credentials")
+        .is_empty());
 
     let refused = call(&svc, preflight("https://evil.example")).await;
     assert!(refused.header("access-control-allow-origin").is_empty());
@@ -738,12 +820,20 @@ async fn cors_preflight_and_responses_follow_the_registered_origins() {
 
     // The real response: the origin of the calling client only.
     let code = s.code("api:read");
-    let reply = call(&svc, token_request(&s.exchange_body(&code), None, Some(ORIGIN))).await;
+    let reply = call(
+        &svc,
+        token_request(&s.exchange_body(&code), None, Some(ORIGIN)),
+    )
+    .await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("access-control-allow-origin"), ORIGIN);
     assert_eq!(reply.header("vary"), "Origin");
     // An error for the identified client is readable by its app too.
-    let reply = call(&svc, token_request(&s.exchange_body(&code), None, Some(ORIGIN))).await;
+    let reply = call(
+        &svc,
+        token_request(&s.exchange_body(&code), None, Some(ORIGIN)),
+    )
+    .await;
     assert_eq!(reply.error(), "invalid_grant");
     assert_eq!(reply.header("access-control-allow-origin"), ORIGIN);
     // Another client's registered origin gets nothing.
@@ -760,7 +850,11 @@ async fn cors_preflight_and_responses_follow_the_registered_origins() {
     // A failed authentication gets nothing either.
     let reply = call(
         &svc,
-        token_request("grant_type=client_credentials&client_id=x", None, Some(ORIGIN)),
+        token_request(
+            "grant_type=client_credentials&client_id=x",
+            None,
+            Some(ORIGIN),
+        ),
     )
     .await;
     assert_eq!(reply.status, 401);
@@ -781,12 +875,16 @@ async fn hostile_bodies_get_oauth_json_errors() {
         .insert_header(("content-type", "application/json"))
         .set_payload(r#"{"grant_type":"client_credentials"}"#)
         .to_request();
-    call(&svc, json_body).await.assert_error(400, "invalid_request");
+    call(&svc, json_body)
+        .await
+        .assert_error(400, "invalid_request");
     let no_type = test::TestRequest::post()
         .uri("/token")
         .set_payload("grant_type=client_credentials")
         .to_request();
-    call(&svc, no_type).await.assert_error(400, "invalid_request");
+    call(&svc, no_type)
+        .await
+        .assert_error(400, "invalid_request");
 
     for body in [
         "grant_type=client_credentials&x=%zz",
@@ -849,13 +947,43 @@ async fn thousands_of_random_and_mutated_token_requests_never_yield_a_5xx() {
     let valid = s.exchange_body(&code);
     let refresh = post_token(&svc, &valid, None).await.str("refresh_token");
     let names = [
-        "grant_type", "code", "code_verifier", "redirect_uri", "client_id", "client_secret",
-        "refresh_token", "scope", "resource", "x", "", "%", "grant_type%00",
+        "grant_type",
+        "code",
+        "code_verifier",
+        "redirect_uri",
+        "client_id",
+        "client_secret",
+        "refresh_token",
+        "scope",
+        "resource",
+        "x",
+        "",
+        "%",
+        "grant_type%00",
     ];
     let values = [
-        "authorization_code", "refresh_token", "client_credentials", "password", "",
-        "%", "%2", "%zz", "%ff%fe", "%00", "+", "%20", "a b", "openid", "api:read",
-        "\u{e9}", "%C3%A9", "%E2%82", "&", "=", "==", "https%3A%2F%2Fapp.example%2Fcb",
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "password",
+        "",
+        "%",
+        "%2",
+        "%zz",
+        "%ff%fe",
+        "%00",
+        "+",
+        "%20",
+        "a b",
+        "openid",
+        "api:read",
+        "\u{e9}",
+        "%C3%A9",
+        "%E2%82",
+        "&",
+        "=",
+        "==",
+        "https%3A%2F%2Fapp.example%2Fcb",
     ];
     let dynamic = [
         s.client.id().to_string(),
@@ -917,7 +1045,12 @@ async fn thousands_of_random_and_mutated_token_requests_never_yield_a_5xx() {
     }
 }
 
-fn family(client_id: &str, id: &str, expires_at: i64, revoked_at: Option<i64>) -> families::FamilyRow {
+fn family(
+    client_id: &str,
+    id: &str,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+) -> families::FamilyRow {
     families::FamilyRow {
         family_id: id.to_string(),
         client_id: client_id.to_string(),
@@ -974,7 +1107,12 @@ async fn cleanup_deletes_only_what_can_no_longer_matter() {
         family(client, "fam_revoked_recent", t + 1000, Some(cut + 1)),
         family(client, "fam_expired_old", cut - 1, None),
         family(client, "fam_expired_recent", cut + 1, None),
-        family(client, "fam_revoked_but_live_token", t + 1000, Some(cut - 1)),
+        family(
+            client,
+            "fam_revoked_but_live_token",
+            t + 1000,
+            Some(cut - 1),
+        ),
     ];
     let tokens = [
         (token_row("fam_live", t + 10, None, None), true),
@@ -984,7 +1122,10 @@ async fn cleanup_deletes_only_what_can_no_longer_matter() {
         (token_row("fam_live", t + 10, None, Some(cut - 1)), false),
         (token_row("fam_live", cut + 1, None, None), true),
         (token_row("fam_live", cut - 1, None, None), false),
-        (token_row("fam_revoked_but_live_token", t + 10, None, None), true),
+        (
+            token_row("fam_revoked_but_live_token", t + 10, None, None),
+            true,
+        ),
     ];
     s.app.with_conn(|conn| {
         for f in &families_rows {
@@ -1001,9 +1142,7 @@ async fn cleanup_deletes_only_what_can_no_longer_matter() {
         Ok(())
     });
 
-    let counts = s
-        .app
-        .with_conn(|conn| cleanup::run(conn, t, retention, 2));
+    let counts = s.app.with_conn(|conn| cleanup::run(conn, t, retention, 2));
     assert_eq!(counts.authorization_codes, 1);
     assert_eq!(counts.sessions, 1);
     assert_eq!(counts.refresh_tokens, 3);

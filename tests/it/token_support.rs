@@ -39,8 +39,11 @@ impl TestClient {
         let secret = self.secret.as_ref().expect("a confidential client");
         format!(
             "Basic {}",
-            base64::engine::general_purpose::STANDARD
-                .encode(format!("{}:{}", self.id(), secret.expose()))
+            base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                self.id(),
+                secret.expose()
+            ))
         )
     }
 
@@ -85,9 +88,8 @@ pub fn confidential_spec() -> ClientSpec {
 }
 
 pub fn create_client(app: &TestApp, spec: ClientSpec) -> TestClient {
-    let (client, secret) = app.with_conn(|conn| {
-        registry::create(conn, &spec, "test", now()).map_err(Into::into)
-    });
+    let (client, secret) =
+        app.with_conn(|conn| registry::create(conn, &spec, "test", now()).map_err(Into::into));
     TestClient { client, secret }
 }
 
@@ -170,7 +172,7 @@ pub fn issue_code(
         family_id: family_id.clone(),
         created_at: at,
         expires_at,
-    used_at: None,
+        used_at: None,
     };
     app.with_conn(|conn| codes::insert(conn, &row));
     TestCode {
@@ -299,7 +301,12 @@ pub fn exchange_at(app: &TestApp, body: &str, authorization: Option<&str>, at: i
 
 /// Verifies a JWT against the published JWKS and returns (header, claims). `aud` is the
 /// expected audience; `typ` the expected header type.
-pub fn verify_jwt(app: &TestApp, token: &str, typ: &str, aud: &str) -> (jsonwebtoken::Header, Value) {
+pub fn verify_jwt(
+    app: &TestApp,
+    token: &str,
+    typ: &str,
+    aud: &str,
+) -> (jsonwebtoken::Header, Value) {
     let header = jsonwebtoken::decode_header(token).expect("a JWT header");
     assert_eq!(header.typ.as_deref(), Some(typ));
     let kid = header.kid.clone().expect("kid in the header");
