@@ -1209,3 +1209,36 @@ fn session_hashes(
     use portcullis::storage::schema::sessions;
     Ok(sessions::table.select(sessions::session_hash).load(conn)?)
 }
+
+#[actix_web::test]
+async fn the_cleanup_command_prints_its_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
+            .current_dir(dir.path())
+            .args(args)
+            .env_remove("PORTCULLIS_TEST_DATABASE_URL")
+            .env("PORTCULLIS_LOG_LEVEL", "warn")
+            .output()
+            .expect("run portcullis")
+    };
+    let out = run(&["cleanup", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let counts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "authorization_codes",
+        "sessions",
+        "refresh_tokens",
+        "refresh_families",
+        "revoked_access_tokens",
+    ] {
+        assert_eq!(counts[key], 0, "{key}");
+    }
+    let out = run(&["cleanup"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("deleted 0 authorization code(s)"));
+}
