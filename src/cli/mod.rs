@@ -1,6 +1,7 @@
 //! The command line: `portcullis [--config FILE] [COMMAND]`. These commands and flags are a
 //! public interface that operators' scripts rely on.
 
+mod cleanup;
 mod client;
 mod keys;
 mod serve;
@@ -42,6 +43,11 @@ pub enum Command {
     /// List and rotate signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Delete expired codes, sessions, refresh tokens and deny-listed token ids once.
+    Cleanup {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// A command failure: the message is printed as one line; the code is the exit status
@@ -103,6 +109,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Client(cmd) => client::run(settings, cmd),
         Command::User(cmd) => user::run(settings, cmd),
         Command::Keys(cmd) => keys::run(settings, cmd),
+        Command::Cleanup { json } => cleanup::run(settings, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,6 +11,10 @@ pub fn run(settings: Settings) -> Result<(), CliError> {
     tracing::info!(issuer = %state.issuer, bind = %bind, "portcullis starting");
     actix_web::rt::System::new().block_on(async move {
         actix_web::rt::spawn(crate::signing::reload_loop(state.clone()));
+        actix_web::rt::spawn(crate::cli::cleanup::background(
+            state.db.clone(),
+            state.settings.clone(),
+        ));
         let app_state = state.clone();
         let mut server =
             actix_web::HttpServer::new(move || crate::http::build_app(app_state.clone()))

@@ -2,10 +2,12 @@
 //! and by the tests, so both run exactly the same app.
 
 pub mod app_links;
+pub mod cors;
 pub mod errors;
 pub mod form;
 pub mod health;
 pub mod middleware;
+pub mod token;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -48,4 +50,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/.well-known/apple-app-site-association",
             web::get().to(app_links::apple_app_site_association),
         );
+    cfg.service(
+        web::resource("/token")
+            .route(web::post().to(token::token))
+            .route(web::method(actix_web::http::Method::OPTIONS).to(cors::preflight))
+            .default_service(web::to(token::method_not_allowed)),
+    );
 }

@@ -6,3 +6,4 @@ pub mod params;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod scope;
+pub mod token;

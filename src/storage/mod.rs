@@ -6,9 +6,12 @@
 //! workers.
 
 pub mod audit;
+pub mod cleanup;
 pub mod clients;
 pub mod codes;
+pub mod consent_check;
 pub mod families;
+pub mod refresh_tokens;
 pub mod schema;
 pub mod signing_keys;
 pub mod users;

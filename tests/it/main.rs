@@ -7,3 +7,5 @@ mod cli;
 mod health;
 mod storage;
 mod support;
+mod token;
+mod token_support;

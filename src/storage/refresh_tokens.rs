@@ -1,0 +1,53 @@
+//! Refresh tokens: 256-bit random values stored as SHA-256 hashes, one row per token, chained
+//! into their family by `parent_hash`. A token is used once; the conditional update in
+//! [`mark_used`] decides which of two concurrent uses wins.
+
+use diesel::prelude::*;
+
+use crate::storage::schema::refresh_tokens;
+use crate::storage::{Conn, StorageError};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct RefreshTokenRow {
+    pub token_hash: Vec<u8>,
+    pub family_id: String,
+    /// The token this one replaced (None for the first token of a family).
+    pub parent_hash: Option<Vec<u8>>,
+    pub created_at: i64,
+    /// Idle expiry: issue time plus the idle lifetime, capped by the family's absolute end.
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+pub fn insert(conn: &mut Conn, row: &RefreshTokenRow) -> Result<(), StorageError> {
+    diesel::insert_into(refresh_tokens::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The token with this hash, whatever its state: reuse detection needs used and revoked rows.
+pub fn find(conn: &mut Conn, token_hash: &[u8]) -> Result<Option<RefreshTokenRow>, StorageError> {
+    Ok(refresh_tokens::table
+        .find(token_hash)
+        .select(RefreshTokenRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Marks the token used if it is neither used nor revoked. Returns whether this call won:
+/// conditional update, so that of two concurrent refreshes only one may win (RFC 9700 §4.14.2,
+/// refresh-token rotation).
+pub fn mark_used(conn: &mut Conn, token_hash: &[u8], now: i64) -> Result<bool, StorageError> {
+    let n = diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(token_hash))
+            .filter(refresh_tokens::used_at.is_null())
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::used_at.eq(now))
+    .execute(conn)?;
+    Ok(n == 1)
+}
