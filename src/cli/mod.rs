@@ -1,6 +1,7 @@
 //! The command line: `portcullis [--config FILE] [COMMAND]`. These commands and flags are a
 //! public interface that operators' scripts rely on.
 
+mod admin;
 mod client;
 mod keys;
 mod serve;
@@ -42,6 +43,9 @@ pub enum Command {
     /// List and rotate signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Admin API tokens.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
 }
 
 /// A command failure: the message is printed as one line; the code is the exit status
@@ -103,6 +107,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Client(cmd) => client::run(settings, cmd),
         Command::User(cmd) => user::run(settings, cmd),
         Command::Keys(cmd) => keys::run(settings, cmd),
+        Command::Admin(cmd) => admin::run(settings, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
