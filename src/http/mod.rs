@@ -1,6 +1,7 @@
 //! The HTTP layer: one file per endpoint, thin handlers. [`build_app`] is used by the server
 //! and by the tests, so both run exactly the same app.
 
+pub mod admin;
 pub mod errors;
 pub mod form;
 pub mod health;
@@ -39,4 +40,5 @@ pub fn build_app(
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz));
+    admin::configure(cfg);
 }
