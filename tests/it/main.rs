@@ -2,6 +2,7 @@
 //! SQLite file in a temporary folder, or, with `PORTCULLIS_TEST_DATABASE_URL` set, its own
 //! PostgreSQL schema that is dropped when the test ends.
 
+mod admin_api;
 mod cli;
 mod health;
 mod storage;

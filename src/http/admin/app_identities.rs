@@ -54,14 +54,15 @@ pub async fn add(
             cert_sha1: fields.take("cert_sha1")?,
         };
         fields.finish()?;
-        let identity = registry::add_app_identity(conn, &id, &spec, &admin.actor(), at)
-            .map_err(|e| match e {
+        let identity = registry::add_app_identity(conn, &id, &spec, &admin.actor(), at).map_err(
+            |e| match e {
                 registry::RegistryError::Storage(StorageError::Conflict(m)) => {
                     ApiError::conflict(m)
                 }
                 registry::RegistryError::Storage(s) => no_client(&id)(s),
                 other => other.into(),
-            })?;
+            },
+        )?;
         Ok(AppIdentityView::of(&identity))
     })
     .await?;
@@ -76,14 +77,14 @@ pub async fn remove(
 ) -> Result<HttpResponse, ApiError> {
     let (id, identity_id) = path.into_inner();
     auth::run(&state, token, move |conn, admin, at| {
-        registry::remove_app_identity(conn, &id, &identity_id, &admin.actor(), at).map_err(
-            |e| match e {
-                StorageError::NotFound => ApiError::not_found(format!(
-                    "no app identity {identity_id} on client {id}"
-                )),
+        registry::remove_app_identity(conn, &id, &identity_id, &admin.actor(), at).map_err(|e| {
+            match e {
+                StorageError::NotFound => {
+                    ApiError::not_found(format!("no app identity {identity_id} on client {id}"))
+                }
                 other => other.into(),
-            },
-        )
+            }
+        })
     })
     .await?;
     Ok(no_content())

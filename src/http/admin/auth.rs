@@ -92,7 +92,11 @@ pub fn check(conn: &mut Conn, token: &BearerToken, at: i64) -> Result<Admin, Api
 }
 
 /// Authenticates and runs `op` in one `db.run`: one trip to the blocking pool per request.
-pub async fn run<T, F>(state: &web::Data<AppState>, token: BearerToken, op: F) -> Result<T, ApiError>
+pub async fn run<T, F>(
+    state: &web::Data<AppState>,
+    token: BearerToken,
+    op: F,
+) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut Conn, &Admin, i64) -> Result<T, ApiError> + Send + 'static,

@@ -143,7 +143,8 @@ pub async fn patch(
     let id = path.into_inner();
     let body = read_object(&req, payload, BodyKind::MergePatch).await;
     let view = auth::run(&state, token, move |conn, admin, at| {
-        let patch = body?.ok_or_else(|| ApiError::invalid_json("a JSON merge patch is required"))?;
+        let patch =
+            body?.ok_or_else(|| ApiError::invalid_json("a JSON merge patch is required"))?;
         // Read, merge and write in one write transaction: two concurrent patches apply one
         // after the other instead of the second silently undoing the first.
         write_tx(conn, |conn| {

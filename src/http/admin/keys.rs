@@ -59,7 +59,11 @@ pub async fn rotate(
             alg: row.alg,
             created_at: row.created_at,
             activates_at: row.activates_at,
-            state: if row.activates_at <= at { "active" } else { "pending" },
+            state: if row.activates_at <= at {
+                "active"
+            } else {
+                "pending"
+            },
         };
         Ok((view, set))
     })

@@ -126,7 +126,8 @@ pub async fn read_object(
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| ApiError::invalid_json("the request body could not be read"))?;
+        let chunk =
+            chunk.map_err(|_| ApiError::invalid_json("the request body could not be read"))?;
         if body.len() + chunk.len() > BODY_LIMIT {
             return Err(ApiError::payload_too_large());
         }
