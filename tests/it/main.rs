@@ -4,6 +4,7 @@
 
 mod admin_api;
 mod cli;
+mod cli_admin;
 mod health;
 mod storage;
 mod support;
