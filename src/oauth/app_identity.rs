@@ -38,7 +38,7 @@ impl CertAlg {
     }
 
     /// The digest length in bytes.
-    pub fn len(self) -> usize {
+    pub fn byte_len(self) -> usize {
         match self {
             CertAlg::Sha256 => 32,
             CertAlg::Sha1 => 20,
@@ -89,7 +89,7 @@ const B64_URL: GeneralPurpose = GeneralPurpose::new(
 );
 
 fn expected_formats(alg: CertAlg) -> String {
-    let n = alg.len();
+    let n = alg.byte_len();
     format!(
         "expected a {} certificate hash ({n} bytes) as hex ({} hex digits, with or without colons: AB:CD:…), \
          standard or URL-safe base64 (padded or not), or an {APK_KEY_HASH_ORIGIN}<base64url> origin",
@@ -99,12 +99,12 @@ fn expected_formats(alg: CertAlg) -> String {
 }
 
 /// Decodes a certificate hash typed in any accepted format into its bytes. The result is
-/// exactly `alg.len()` bytes; anything else is an error whose message names the accepted
+/// exactly `alg.byte_len()` bytes; anything else is an error whose message names the accepted
 /// formats (and never echoes more than the input's length).
 pub fn parse_cert_hash(input: &str, alg: CertAlg) -> Result<Vec<u8>, String> {
     let s = input.trim();
     let bytes = decode_any(s).ok_or_else(|| format!("not a hash: {}", expected_formats(alg)))?;
-    if bytes.len() != alg.len() {
+    if bytes.len() != alg.byte_len() {
         return Err(format!(
             "decodes to {} bytes: {}",
             bytes.len(),

@@ -643,7 +643,7 @@ async fn requests_without_a_valid_admin_token_are_refused() {
     app.with_conn(|conn| users::set_admin(conn, "former@example.com", false, now()));
     app.with_conn(|conn| users::set_enabled(conn, "disabled@example.com", false, now()));
     let revoked_id = app
-        .with_conn(|conn| portcullis::storage::admin_tokens::list(conn))
+        .with_conn(portcullis::storage::admin_tokens::list)
         .into_iter()
         .find(|(_, email)| email == "revoked@example.com")
         .unwrap()

@@ -136,11 +136,11 @@ pub async fn read_object(
     if body.is_empty() {
         return Ok(None);
     }
-    let accepted = match (media_type(req).as_deref(), kind) {
-        (Some("application/json"), _) => true,
-        (Some("application/merge-patch+json"), BodyKind::MergePatch) => true,
-        _ => false,
-    };
+    let accepted = matches!(
+        (media_type(req).as_deref(), kind),
+        (Some("application/json"), _)
+            | (Some("application/merge-patch+json"), BodyKind::MergePatch)
+    );
     if !accepted {
         return Err(ApiError::unsupported_media_type(match kind {
             BodyKind::Json => "application/json",
