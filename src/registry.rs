@@ -9,10 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::keys::Alg;
 use crate::crypto::secrets::{prefixed_id, PlainSecret};
+use crate::oauth::app_identity::{self, CertAlg, IdentitySpec};
 use crate::oauth::redirect_uri::{self, ApplicationType};
 use crate::oauth::scope;
 use crate::storage::audit::{self, AuditEvent};
-use crate::storage::clients::{self, Client, ClientRow};
+use crate::storage::clients::{self, AppIdentity, Client, ClientRow};
+use crate::storage::families;
 use crate::storage::{write_tx, Conn, StorageError};
 
 /// Grant types a client may be allowed. `implicit` and `password` do not exist here
@@ -81,6 +83,62 @@ pub struct ClientView {
     /// Present only in the response that creates the client or rotates its secret.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    /// Present where the identities were loaded (show, the admin API), absent in lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_identities: Option<Vec<AppIdentityView>>,
+}
+
+/// The JSON shape of an app identity: hashes as colon hex and, for SHA-256, as the
+/// `android:apk-key-hash:` origin an Android app presents.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppIdentityView {
+    pub identity_id: String,
+    pub platform: String,
+    pub app_id: String,
+    pub team_id: Option<String>,
+    pub cert_sha256: Vec<String>,
+    pub cert_sha256_origins: Vec<String>,
+    pub cert_sha1: Vec<LegacyHashView>,
+    pub created_at: i64,
+}
+
+/// A SHA-1 key hash, always flagged as legacy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LegacyHashView {
+    pub hash: String,
+    pub legacy: bool,
+}
+
+impl AppIdentityView {
+    pub fn of(identity: &AppIdentity) -> Self {
+        let sha256: Vec<&[u8]> = identity
+            .certs
+            .iter()
+            .filter(|(alg, _)| alg == CertAlg::Sha256.as_str())
+            .map(|(_, h)| h.as_slice())
+            .collect();
+        Self {
+            identity_id: identity.identity_id.clone(),
+            platform: identity.platform.clone(),
+            app_id: identity.app_id.clone(),
+            team_id: identity.team_id.clone(),
+            cert_sha256: sha256
+                .iter()
+                .map(|h| app_identity::to_colon_hex(h))
+                .collect(),
+            cert_sha256_origins: sha256.iter().map(|h| app_identity::to_origin(h)).collect(),
+            cert_sha1: identity
+                .certs
+                .iter()
+                .filter(|(alg, _)| alg == CertAlg::Sha1.as_str())
+                .map(|(_, h)| LegacyHashView {
+                    hash: app_identity::to_colon_hex(h),
+                    legacy: true,
+                })
+                .collect(),
+            created_at: identity.created_at,
+        }
+    }
 }
 
 impl ClientView {
@@ -103,7 +161,14 @@ impl ClientView {
             client_id_issued_at: row.created_at,
             updated_at: row.updated_at,
             client_secret: None,
+            app_identities: None,
         }
+    }
+
+    /// The view with the client's app identities included.
+    pub fn with_identities(mut self, identities: &[AppIdentity]) -> Self {
+        self.app_identities = Some(identities.iter().map(AppIdentityView::of).collect());
+        self
     }
 
     pub fn with_secret(mut self, secret: Option<&PlainSecret>) -> Self {
@@ -416,6 +481,20 @@ pub fn update(
                 .actor(actor)
                 .client(client_id),
         )?;
+        if !client.row.enabled {
+            // A disabled client must lose what it already holds, not only the ability to get
+            // more: its refresh tokens die with the change, in the same transaction.
+            let revoked = families::revoke_for_client(conn, client_id, now)?;
+            if revoked > 0 {
+                audit::record(
+                    conn,
+                    &AuditEvent::new("client_tokens_revoked", now)
+                        .actor(actor)
+                        .client(client_id)
+                        .detail(serde_json::json!({ "families": revoked })),
+                )?;
+            }
+        }
         Ok(client)
     })
 }
@@ -433,6 +512,148 @@ impl From<RegistryError> for StorageError {
             RegistryError::Invalid(e) => StorageError::Other(e.to_string()),
         }
     }
+}
+
+/// The longest grace period a rotated secret may keep working (30 days).
+pub const MAX_SECRET_GRACE_SECONDS: i64 = 30 * 24 * 3600;
+
+/// Gives a confidential client a new server-generated 256-bit secret, returned here once and
+/// stored as its SHA-256 hash. With `grace_seconds > 0` the old secret keeps working until
+/// `now + grace_seconds` (so that deployments can roll over); with 0 it stops at once.
+pub fn rotate_secret(
+    conn: &mut Conn,
+    client_id: &str,
+    actor: &str,
+    now: i64,
+    grace_seconds: i64,
+) -> Result<PlainSecret, RegistryError> {
+    if !(0..=MAX_SECRET_GRACE_SECONDS).contains(&grace_seconds) {
+        return Err(field_error(
+            "grace_seconds",
+            format!("must be between 0 and {MAX_SECRET_GRACE_SECONDS}"),
+        )
+        .into());
+    }
+    let secret = PlainSecret::generate();
+    write_tx(conn, |conn| {
+        let mut client = clients::find(conn, client_id)?.ok_or(StorageError::NotFound)?;
+        if !client.is_confidential() {
+            return Err(RegistryError::Invalid(field_error(
+                "client_type",
+                "only confidential clients have a secret",
+            )));
+        }
+        let row = &mut client.row;
+        if grace_seconds > 0 {
+            row.previous_secret_hash = row.secret_hash.take();
+            row.previous_secret_expires_at = Some(now + grace_seconds);
+        } else {
+            row.previous_secret_hash = None;
+            row.previous_secret_expires_at = None;
+        }
+        row.secret_hash = Some(secret.hash().to_vec());
+        row.updated_at = now;
+        clients::update(conn, &client)?;
+        audit::record(
+            conn,
+            &AuditEvent::new("client_secret_rotated", now)
+                .actor(actor)
+                .client(client_id)
+                .detail(serde_json::json!({ "grace_seconds": grace_seconds })),
+        )?;
+        Ok(secret)
+    })
+}
+
+impl From<app_identity::IdentityError> for FieldError {
+    fn from(e: app_identity::IdentityError) -> Self {
+        FieldError {
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
+
+/// A client's app identities; `NotFound` when the client does not exist.
+pub fn list_app_identities(
+    conn: &mut Conn,
+    client_id: &str,
+) -> Result<Vec<AppIdentity>, StorageError> {
+    if !clients::exists(conn, client_id)? {
+        return Err(StorageError::NotFound);
+    }
+    clients::list_app_identities(conn, client_id)
+}
+
+/// Registers an app identity for a client. The same platform and app id twice on one client
+/// is a `Conflict` (add the new hash to a fresh identity after removing the old one, or list
+/// every hash in one identity).
+pub fn add_app_identity(
+    conn: &mut Conn,
+    client_id: &str,
+    spec: &IdentitySpec,
+    actor: &str,
+    now: i64,
+) -> Result<AppIdentity, RegistryError> {
+    let valid = app_identity::validate(spec).map_err(FieldError::from)?;
+    let identity = AppIdentity {
+        identity_id: prefixed_id::<12>("aid_"),
+        client_id: client_id.to_string(),
+        platform: valid.platform.as_str().to_string(),
+        app_id: valid.app_id,
+        team_id: valid.team_id,
+        created_at: now,
+        certs: valid
+            .certs
+            .into_iter()
+            .map(|(alg, bytes)| (alg.as_str().to_string(), bytes))
+            .collect(),
+    };
+    write_tx(conn, |conn| {
+        let existing = list_app_identities(conn, client_id)?;
+        if existing
+            .iter()
+            .any(|i| i.platform == identity.platform && i.app_id == identity.app_id)
+        {
+            return Err(RegistryError::Storage(StorageError::Conflict(format!(
+                "an {} identity for {} is already registered on this client",
+                identity.platform, identity.app_id
+            ))));
+        }
+        clients::insert_app_identity(conn, &identity)?;
+        audit::record(
+            conn,
+            &AuditEvent::new("client_app_identity_added", now)
+                .actor(actor)
+                .client(client_id)
+                .detail(serde_json::json!({
+                    "identity_id": identity.identity_id,
+                    "platform": identity.platform,
+                    "app_id": identity.app_id,
+                })),
+        )?;
+        Ok(identity.clone())
+    })
+}
+
+/// Removes one app identity of a client; `NotFound` when either does not exist.
+pub fn remove_app_identity(
+    conn: &mut Conn,
+    client_id: &str,
+    identity_id: &str,
+    actor: &str,
+    now: i64,
+) -> Result<(), StorageError> {
+    write_tx(conn, |conn| {
+        clients::delete_app_identity(conn, client_id, identity_id)?;
+        audit::record(
+            conn,
+            &AuditEvent::new("client_app_identity_removed", now)
+                .actor(actor)
+                .client(client_id)
+                .detail(serde_json::json!({ "identity_id": identity_id })),
+        )
+    })
 }
 
 /// Deletes a client and, through the schema's cascades, its codes, tokens and consents.

@@ -86,6 +86,47 @@ pub fn rotate(
     insert_new_key(conn, master, alg, activates_at)
 }
 
+/// A stored key as operators see it (no key material).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KeyState {
+    pub kid: String,
+    pub alg: String,
+    pub created_at: i64,
+    pub activates_at: i64,
+    /// `pending` (published, not signing yet), `active` (signing) or `retired` (replaced;
+    /// published until its last token expires).
+    pub state: &'static str,
+}
+
+/// The state of every key at `at`: per algorithm, the newest key whose activation time has
+/// passed is active, newer ones are pending, older ones retired.
+pub fn key_states(rows: &[SigningKeyRow], at: i64) -> Vec<KeyState> {
+    let mut views = Vec::new();
+    for alg in Alg::ALL {
+        let mut of_alg: Vec<_> = rows.iter().filter(|r| r.alg == alg.as_str()).collect();
+        of_alg.sort_by_key(|r| std::cmp::Reverse((r.activates_at, r.created_at)));
+        let mut seen_active = false;
+        for r in of_alg {
+            let state = if r.activates_at > at {
+                "pending"
+            } else if !seen_active {
+                seen_active = true;
+                "active"
+            } else {
+                "retired"
+            };
+            views.push(KeyState {
+                kid: r.kid.clone(),
+                alg: r.alg.clone(),
+                created_at: r.created_at,
+                activates_at: r.activates_at,
+                state,
+            });
+        }
+    }
+    views
+}
+
 /// Reloads the key ring every poll interval, and as soon as a pending key activates, so that
 /// every instance picks up rotations without a restart.
 pub async fn reload_loop(state: crate::AppState) {

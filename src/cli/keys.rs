@@ -1,12 +1,12 @@
 //! `portcullis keys …`: list and rotate signing keys.
 
 use clap::Subcommand;
-use serde::Serialize;
 
 use crate::cli::{open_db, print_json, CliError};
 use crate::config::Settings;
 use crate::crypto::keys::Alg;
 use crate::crypto::master_key::MasterKey;
+use crate::signing::KeyState;
 use crate::storage::{now, signing_keys};
 
 #[derive(Debug, Subcommand)]
@@ -28,15 +28,6 @@ pub enum KeysCommand {
     },
 }
 
-#[derive(Serialize)]
-struct KeyView {
-    kid: String,
-    alg: String,
-    created_at: i64,
-    activates_at: i64,
-    state: &'static str,
-}
-
 pub fn run(settings: Settings, cmd: KeysCommand) -> Result<(), CliError> {
     let db = open_db(&settings)?;
     let master = MasterKey::load(&settings.master_key_source()?)
@@ -46,30 +37,7 @@ pub fn run(settings: Settings, cmd: KeysCommand) -> Result<(), CliError> {
     match cmd {
         KeysCommand::List { json } => {
             let rows = db.run_blocking(signing_keys::list)?;
-            let at = now();
-            let mut views = Vec::new();
-            for alg in Alg::ALL {
-                let mut of_alg: Vec<_> = rows.iter().filter(|r| r.alg == alg.as_str()).collect();
-                of_alg.sort_by_key(|r| std::cmp::Reverse((r.activates_at, r.created_at)));
-                let mut seen_active = false;
-                for r in of_alg {
-                    let state = if r.activates_at > at {
-                        "pending"
-                    } else if !seen_active {
-                        seen_active = true;
-                        "active"
-                    } else {
-                        "retired"
-                    };
-                    views.push(KeyView {
-                        kid: r.kid.clone(),
-                        alg: r.alg.clone(),
-                        created_at: r.created_at,
-                        activates_at: r.activates_at,
-                        state,
-                    });
-                }
-            }
+            let views = crate::signing::key_states(&rows, now());
             if json {
                 print_json(&views);
             } else {
@@ -91,7 +59,7 @@ pub fn run(settings: Settings, cmd: KeysCommand) -> Result<(), CliError> {
             let row = db.run_blocking(|conn| {
                 crate::signing::rotate(conn, &master, &settings, alg, at_once)
             })?;
-            let view = KeyView {
+            let view = KeyState {
                 kid: row.kid.clone(),
                 alg: row.alg.clone(),
                 created_at: row.created_at,

@@ -1,6 +1,7 @@
 //! The command line: `portcullis [--config FILE] [COMMAND]`. These commands and flags are a
 //! public interface that operators' scripts rely on.
 
+mod admin;
 mod cleanup;
 mod client;
 mod keys;
@@ -48,6 +49,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Admin API tokens.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
 }
 
 /// A command failure: the message is printed as one line; the code is the exit status
@@ -110,6 +114,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::User(cmd) => user::run(settings, cmd),
         Command::Keys(cmd) => keys::run(settings, cmd),
         Command::Cleanup { json } => cleanup::run(settings, json),
+        Command::Admin(cmd) => admin::run(settings, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! The HTTP layer: one file per endpoint, thin handlers. [`build_app`] is used by the server
 //! and by the tests, so both run exactly the same app.
 
+pub mod admin;
 pub mod app_links;
 pub mod cors;
 pub mod errors;
@@ -56,4 +57,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::method(actix_web::http::Method::OPTIONS).to(cors::preflight))
             .default_service(web::to(token::method_not_allowed)),
     );
+    admin::configure(cfg);
 }

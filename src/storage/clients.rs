@@ -152,6 +152,16 @@ pub fn find(conn: &mut Conn, client_id: &str) -> Result<Option<Client>, StorageE
     }
 }
 
+/// Whether a client with this id exists.
+pub fn exists(conn: &mut Conn, client_id: &str) -> Result<bool, StorageError> {
+    let found: Option<String> = clients::table
+        .find(client_id)
+        .select(clients::client_id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
 fn with_lists(conn: &mut Conn, row: ClientRow) -> Result<Client, StorageError> {
     let redirect_uris = client_redirect_uris::table
         .filter(client_redirect_uris::client_id.eq(&row.client_id))

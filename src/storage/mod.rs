@@ -5,6 +5,7 @@
 //! reach the database only through [`Db::run`], which moves the blocking work off the async
 //! workers.
 
+pub mod admin_tokens;
 pub mod audit;
 pub mod cleanup;
 pub mod clients;

@@ -2,8 +2,10 @@
 //! SQLite file in a temporary folder, or, with `PORTCULLIS_TEST_DATABASE_URL` set, its own
 //! PostgreSQL schema that is dropped when the test ends.
 
+mod admin_api;
 mod app_links;
 mod cli;
+mod cli_admin;
 mod health;
 mod storage;
 mod support;
