@@ -3,6 +3,7 @@
 
 mod client;
 mod keys;
+mod resource;
 mod serve;
 mod user;
 
@@ -42,6 +43,9 @@ pub enum Command {
     /// List and rotate signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Manage resource servers (token audiences) and the scopes they own.
+    #[command(subcommand)]
+    Resource(resource::ResourceCommand),
 }
 
 /// A command failure: the message is printed as one line; the code is the exit status
@@ -103,6 +107,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Client(cmd) => client::run(settings, cmd),
         Command::User(cmd) => user::run(settings, cmd),
         Command::Keys(cmd) => keys::run(settings, cmd),
+        Command::Resource(cmd) => resource::run(settings, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,10 +1,14 @@
 //! The HTTP layer: one file per endpoint, thin handlers. [`build_app`] is used by the server
 //! and by the tests, so both run exactly the same app.
 
+pub mod discovery;
 pub mod errors;
 pub mod form;
 pub mod health;
+pub mod introspect;
 pub mod middleware;
+pub mod revoke;
+pub mod userinfo;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -39,4 +43,23 @@ pub fn build_app(
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz));
+    resource_routes(cfg);
+}
+
+/// Discovery, JWKS, introspection, revocation and userinfo.
+fn resource_routes(cfg: &mut web::ServiceConfig) {
+    use crate::oauth::discovery::paths;
+    cfg.route(
+        "/.well-known/oauth-authorization-server",
+        web::get().to(discovery::metadata),
+    )
+    .route(
+        "/.well-known/openid-configuration",
+        web::get().to(discovery::metadata),
+    )
+    .route(paths::JWKS, web::get().to(discovery::jwks))
+    .route(paths::INTROSPECT, web::post().to(introspect::introspect))
+    .route(paths::REVOKE, web::post().to(revoke::revoke))
+    .route(paths::USERINFO, web::get().to(userinfo::userinfo_get))
+    .route(paths::USERINFO, web::post().to(userinfo::userinfo_post));
 }

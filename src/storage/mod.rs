@@ -9,6 +9,8 @@ pub mod audit;
 pub mod clients;
 pub mod codes;
 pub mod families;
+pub mod refresh_lookup;
+pub mod resources;
 pub mod schema;
 pub mod signing_keys;
 pub mod users;
