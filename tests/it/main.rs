@@ -4,5 +4,6 @@
 
 mod cli;
 mod health;
+mod resource;
 mod storage;
 mod support;
