@@ -267,19 +267,53 @@ fn resource_commands_register_list_and_delete_audiences() {
         all.extend_from_slice(args);
         portcullis(dir.path(), &all, None)
     };
-    let out = create(&["--audience", "https://api.example.com", "--scope", "api:read api:write", "--json"]);
+    let out = create(&[
+        "--audience",
+        "https://api.example.com",
+        "--scope",
+        "api:read api:write",
+        "--json",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(created["audience"], "https://api.example.com");
-    assert_eq!(created["scopes"], serde_json::json!(["api:read", "api:write"]));
+    assert_eq!(
+        created["scopes"],
+        serde_json::json!(["api:read", "api:write"])
+    );
 
     for (what, args) in [
-        ("scope owned elsewhere", vec!["--audience", "https://b.example.com", "--scope", "api:read"]),
-        ("same audience", vec!["--audience", "https://api.example.com", "--scope", "x"]),
-        ("relative audience", vec!["--audience", "api", "--scope", "y"]),
-        ("fragment", vec!["--audience", "https://c.example.com/#f", "--scope", "y"]),
-        ("oidc scope", vec!["--audience", "https://d.example.com", "--scope", "openid"]),
-        ("unknown introspection client", vec!["--audience", "https://e.example.com", "--scope", "z", "--introspection-client", "cli_nope"]),
+        (
+            "scope owned elsewhere",
+            vec!["--audience", "https://b.example.com", "--scope", "api:read"],
+        ),
+        (
+            "same audience",
+            vec!["--audience", "https://api.example.com", "--scope", "x"],
+        ),
+        (
+            "relative audience",
+            vec!["--audience", "api", "--scope", "y"],
+        ),
+        (
+            "fragment",
+            vec!["--audience", "https://c.example.com/#f", "--scope", "y"],
+        ),
+        (
+            "oidc scope",
+            vec!["--audience", "https://d.example.com", "--scope", "openid"],
+        ),
+        (
+            "unknown introspection client",
+            vec![
+                "--audience",
+                "https://e.example.com",
+                "--scope",
+                "z",
+                "--introspection-client",
+                "cli_nope",
+            ],
+        ),
     ] {
         let out = create(&args);
         assert_eq!(out.status.code(), Some(2), "{what}: {}", text(&out.stdout));
@@ -289,8 +323,16 @@ fn resource_commands_register_list_and_delete_audiences() {
     let out = portcullis(dir.path(), &["resource", "list", "--json"], None);
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 1);
-    let out = portcullis(dir.path(), &["resource", "delete", "https://api.example.com"], None);
+    let out = portcullis(
+        dir.path(),
+        &["resource", "delete", "https://api.example.com"],
+        None,
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = portcullis(dir.path(), &["resource", "delete", "https://api.example.com"], None);
+    let out = portcullis(
+        dir.path(),
+        &["resource", "delete", "https://api.example.com"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(2));
 }

@@ -1207,7 +1207,9 @@ async fn the_verifier_accepts_real_tokens_and_follows_a_key_rotation_through_the
     assert_eq!(res.status(), 200);
     assert_eq!(test::read_body(res).await, "usr_2");
     let query_uri = format!("/projects?access_token={new_token}");
-    let cases: Vec<(&str, Option<String>, &str, u16, Option<&str>)> = vec![
+    /// (what, Authorization header, URI, status, error code in the challenge)
+    type Case<'a> = (&'a str, Option<String>, &'a str, u16, Option<&'a str>);
+    let cases: Vec<Case> = vec![
         ("no token", None, "/projects", 401, None),
         (
             "expired",
