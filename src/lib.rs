@@ -21,6 +21,8 @@ pub mod registry;
 pub mod signing;
 #[cfg(feature = "server")]
 pub mod storage;
+#[cfg(any(feature = "server", feature = "verify"))]
+pub mod verify;
 
 #[cfg(feature = "server")]
 mod state {
@@ -40,6 +42,8 @@ mod state {
         pub db: Db,
         pub keys: KeyRing,
         pub master: Arc<MasterKey>,
+        /// The rendered discovery document (`oauth::discovery`).
+        pub metadata: Arc<crate::oauth::discovery::MetadataCache>,
     }
 
     /// Why the server could not start. Displayed as one line.
@@ -72,6 +76,7 @@ mod state {
                 db,
                 keys,
                 master,
+                metadata: Default::default(),
             })
         }
     }

@@ -83,6 +83,15 @@ pub fn rotate(
     } else {
         at + activation_delay(settings)
     };
+    // Activation times are whole seconds: a key activating in the same second as the one it
+    // replaces would tie with it, and the tie would be broken by kid, at random. The new key
+    // activates at least one second after every existing key of its algorithm.
+    let latest = signing_keys::list(conn)?
+        .iter()
+        .filter(|k| k.alg == alg.as_str())
+        .map(|k| k.activates_at)
+        .max();
+    let activates_at = latest.map_or(activates_at, |l| activates_at.max(l + 1));
     insert_new_key(conn, master, alg, activates_at)
 }
 

@@ -5,6 +5,7 @@ mod admin;
 mod cleanup;
 mod client;
 mod keys;
+mod resource;
 mod serve;
 mod user;
 
@@ -52,6 +53,9 @@ pub enum Command {
     /// Admin API tokens.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Manage resource servers (token audiences) and the scopes they own.
+    #[command(subcommand)]
+    Resource(resource::ResourceCommand),
 }
 
 /// A command failure: the message is printed as one line; the code is the exit status
@@ -115,6 +119,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Keys(cmd) => keys::run(settings, cmd),
         Command::Cleanup { json } => cleanup::run(settings, json),
         Command::Admin(cmd) => admin::run(settings, cmd),
+        Command::Resource(cmd) => resource::run(settings, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

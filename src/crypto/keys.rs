@@ -235,6 +235,9 @@ pub struct StoredKey {
 pub struct KeySet {
     signing: Vec<Arc<SigningKey>>,
     jwks: bytes_cache::Bytes,
+    /// The published keys parsed for verification, built on first use and kept with the set
+    /// (so never per request).
+    verifying: std::sync::OnceLock<Arc<crate::verify::KeyStore>>,
     /// Earliest instant at which this set may change on its own (a pending key activating,
     /// a retired key dropping out). The ring reloads at that time or at the next poll.
     pub valid_until: i64,
@@ -302,6 +305,7 @@ impl KeySet {
         Ok(Self {
             signing,
             jwks: jwks.into(),
+            verifying: std::sync::OnceLock::new(),
             valid_until,
         })
     }
@@ -314,6 +318,19 @@ impl KeySet {
     /// The JWKS document (`{"keys": [...]}`), rendered once.
     pub fn jwks(&self) -> bytes_cache::Bytes {
         self.jwks.clone()
+    }
+
+    /// Every published key (pending, active, retired-but-alive), parsed once per set for
+    /// verifying the tokens this server issued.
+    pub fn verifying_keys(&self) -> Arc<crate::verify::KeyStore> {
+        self.verifying
+            .get_or_init(|| {
+                Arc::new(
+                    crate::verify::KeyStore::from_jwks(&self.jwks)
+                        .expect("the JWKS rendered by this set parses"),
+                )
+            })
+            .clone()
     }
 }
 

@@ -4,11 +4,15 @@
 pub mod admin;
 pub mod app_links;
 pub mod cors;
+pub mod discovery;
 pub mod errors;
 pub mod form;
 pub mod health;
+pub mod introspect;
 pub mod middleware;
+pub mod revoke;
 pub mod token;
+pub mod userinfo;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -58,4 +62,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(token::method_not_allowed)),
     );
     admin::configure(cfg);
+    resource_routes(cfg);
+}
+
+/// Discovery, JWKS, introspection, revocation and userinfo.
+fn resource_routes(cfg: &mut web::ServiceConfig) {
+    use crate::oauth::discovery::paths;
+    cfg.route(
+        "/.well-known/oauth-authorization-server",
+        web::get().to(discovery::metadata),
+    )
+    .route(
+        "/.well-known/openid-configuration",
+        web::get().to(discovery::metadata),
+    )
+    .route(paths::JWKS, web::get().to(discovery::jwks))
+    .route(paths::INTROSPECT, web::post().to(introspect::introspect))
+    .route(paths::REVOKE, web::post().to(revoke::revoke))
+    .route(paths::USERINFO, web::get().to(userinfo::userinfo_get))
+    .route(paths::USERINFO, web::post().to(userinfo::userinfo_post));
 }

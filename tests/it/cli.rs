@@ -274,3 +274,81 @@ fn unsafe_is_root() -> bool {
         })
         .unwrap_or(false)
 }
+
+#[test]
+fn resource_commands_register_list_and_delete_audiences() {
+    let dir = tempfile::tempdir().unwrap();
+    let create = |args: &[&str]| {
+        let mut all = vec!["resource", "create"];
+        all.extend_from_slice(args);
+        portcullis(dir.path(), &all, None)
+    };
+    let out = create(&[
+        "--audience",
+        "https://api.example.com",
+        "--scope",
+        "api:read api:write",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(created["audience"], "https://api.example.com");
+    assert_eq!(
+        created["scopes"],
+        serde_json::json!(["api:read", "api:write"])
+    );
+
+    for (what, args) in [
+        (
+            "scope owned elsewhere",
+            vec!["--audience", "https://b.example.com", "--scope", "api:read"],
+        ),
+        (
+            "same audience",
+            vec!["--audience", "https://api.example.com", "--scope", "x"],
+        ),
+        (
+            "relative audience",
+            vec!["--audience", "api", "--scope", "y"],
+        ),
+        (
+            "fragment",
+            vec!["--audience", "https://c.example.com/#f", "--scope", "y"],
+        ),
+        (
+            "oidc scope",
+            vec!["--audience", "https://d.example.com", "--scope", "openid"],
+        ),
+        (
+            "unknown introspection client",
+            vec![
+                "--audience",
+                "https://e.example.com",
+                "--scope",
+                "z",
+                "--introspection-client",
+                "cli_nope",
+            ],
+        ),
+    ] {
+        let out = create(&args);
+        assert_eq!(out.status.code(), Some(2), "{what}: {}", text(&out.stdout));
+        assert!(!text(&out.stderr).is_empty(), "{what}");
+    }
+
+    let out = portcullis(dir.path(), &["resource", "list", "--json"], None);
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let out = portcullis(
+        dir.path(),
+        &["resource", "delete", "https://api.example.com"],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = portcullis(
+        dir.path(),
+        &["resource", "delete", "https://api.example.com"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+}

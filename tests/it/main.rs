@@ -7,6 +7,7 @@ mod app_links;
 mod cli;
 mod cli_admin;
 mod health;
+mod resource;
 mod storage;
 mod support;
 mod token;

@@ -1,0 +1,101 @@
+//! `POST /introspect` (RFC 7662). Client-authenticated; answers `{"active": false}` for
+//! anything inactive, unknown or not visible to the caller.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::crypto::secrets::SecretHash;
+use crate::http::errors::oauth_json;
+use crate::http::form::OAuthForm;
+use crate::oauth::client_auth::{self, Presented};
+use crate::oauth::error::OAuthError;
+use crate::oauth::introspection::{self, Introspection, TokenRequest};
+use crate::storage::{clients, families, now, refresh_lookup, resources, Conn, StorageError};
+use crate::verify::token::{self, Expectations, KeyStore};
+use crate::AppState;
+
+/// The `Authorization` header as text, if any.
+pub(crate) fn authorization(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+pub async fn introspect(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    OAuthForm(params): OAuthForm,
+) -> HttpResponse {
+    let presented = match client_auth::extract(authorization(&req).as_deref(), &params) {
+        // RFC 7662 §2.1: the caller MUST be authorized, so that tokens cannot be scanned; a
+        // public client's bare client_id authenticates nothing.
+        Ok(Presented::None { .. }) => {
+            return oauth_json(&OAuthError::invalid_client(
+                "introspection requires client authentication",
+            ))
+        }
+        Ok(p) => p,
+        Err(err) => return oauth_json(&err),
+    };
+    let request = match introspection::parse_request(&params) {
+        Ok(r) => r,
+        Err(err) => return oauth_json(&err),
+    };
+    let keys = state.keys.current().verifying_keys();
+    let issuer = state.issuer.clone();
+    let result = state
+        .db
+        .run(move |conn| run(conn, &presented, &request, &keys, &issuer, now()))
+        .await;
+    match result {
+        Ok(Ok(answer)) => HttpResponse::Ok()
+            .insert_header(("Cache-Control", "no-store"))
+            .insert_header(("Pragma", "no-cache"))
+            .json(answer),
+        Ok(Err(err)) => oauth_json(&err),
+        Err(err) => oauth_json(&err.into()),
+    }
+}
+
+/// Authenticates the caller, then looks the token up: first as the kind its shape says,
+/// the hint only ordering nothing it could miss.
+fn run(
+    conn: &mut Conn,
+    presented: &Presented,
+    request: &TokenRequest,
+    keys: &KeyStore,
+    issuer: &str,
+    now: i64,
+) -> Result<Result<Introspection, OAuthError>, StorageError> {
+    let client = clients::find(conn, presented.client_id())?;
+    if let Err(err) = client_auth::authenticate(presented, client.as_ref(), now) {
+        return Ok(Err(err));
+    }
+    let caller = presented.client_id();
+    if introspection::looks_like_jwt(&request.token) {
+        let expect = Expectations {
+            issuer,
+            audience: None,
+            now,
+            leeway: 0,
+        };
+        let Ok(claims) = token::check(&request.token, keys, &expect) else {
+            return Ok(Ok(Introspection::inactive()));
+        };
+        let introspectable = resources::introspectable_by(conn, caller)?;
+        if !introspection::access_token_visible(&claims, caller, &introspectable)
+            || families::access_token_revoked(conn, &claims.jti)?
+        {
+            return Ok(Ok(Introspection::inactive()));
+        }
+        return Ok(Ok(Introspection::of_access_token(&claims)));
+    }
+    let hash = SecretHash::of(request.token.as_bytes());
+    match refresh_lookup::find_by_hash(conn, hash.as_bytes())? {
+        // Refresh tokens are the client's own business: only their client sees them.
+        Some((row, family)) if row.is_live(&family, now) && family.client_id == caller => {
+            Ok(Ok(Introspection::of_refresh_token(&row, &family, issuer)))
+        }
+        _ => Ok(Ok(Introspection::inactive())),
+    }
+}
