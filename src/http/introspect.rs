@@ -9,7 +9,7 @@ use crate::http::form::OAuthForm;
 use crate::oauth::client_auth::{self, Presented};
 use crate::oauth::error::OAuthError;
 use crate::oauth::introspection::{self, Introspection, TokenRequest};
-use crate::storage::{clients, families, now, refresh_lookup, resources, Conn, StorageError};
+use crate::storage::{clients, families, now, refresh_tokens, resources, Conn, StorageError};
 use crate::verify::token::{self, Expectations, KeyStore};
 use crate::AppState;
 
@@ -91,7 +91,7 @@ fn run(
         return Ok(Ok(Introspection::of_access_token(&claims)));
     }
     let hash = SecretHash::of(request.token.as_bytes());
-    match refresh_lookup::find_by_hash(conn, hash.as_bytes())? {
+    match refresh_tokens::find_with_family(conn, hash.as_bytes())? {
         // Refresh tokens are the client's own business: only their client sees them.
         Some((row, family)) if row.is_live(&family, now) && family.client_id == caller => {
             Ok(Ok(Introspection::of_refresh_token(&row, &family, issuer)))

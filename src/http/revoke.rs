@@ -12,7 +12,7 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::introspection::{self, TokenRequest};
 use crate::oauth::revocation;
 use crate::storage::audit::{self, AuditEvent};
-use crate::storage::{clients, families, now, refresh_lookup, write_tx, Conn, StorageError};
+use crate::storage::{clients, families, now, refresh_tokens, write_tx, Conn, StorageError};
 use crate::verify::token::{self, Expectations, KeyStore};
 use crate::AppState;
 
@@ -90,7 +90,7 @@ fn run(
         });
     }
     let hash = SecretHash::of(request.token.as_bytes());
-    let Some((_, family)) = refresh_lookup::find_by_hash(conn, hash.as_bytes())? else {
+    let Some((_, family)) = refresh_tokens::find_with_family(conn, hash.as_bytes())? else {
         return Ok(Ok(()));
     };
     if let Err(err) = revocation::check_owner(&family.client_id, caller) {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
 use crate::storage::families::FamilyRow;
-use crate::storage::refresh_lookup::RefreshTokenRow;
+use crate::storage::refresh_tokens::RefreshTokenRow;
 use crate::verify::token::Claims;
 
 /// The token of an introspection or revocation request, with its optional hint.

@@ -12,7 +12,6 @@ pub mod clients;
 pub mod codes;
 pub mod consent_check;
 pub mod families;
-pub mod refresh_lookup;
 pub mod refresh_tokens;
 pub mod resources;
 pub mod schema;

@@ -4,7 +4,8 @@
 
 use diesel::prelude::*;
 
-use crate::storage::schema::refresh_tokens;
+use crate::storage::families::FamilyRow;
+use crate::storage::schema::{refresh_families, refresh_tokens};
 use crate::storage::{Conn, StorageError};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -19,6 +20,18 @@ pub struct RefreshTokenRow {
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+}
+
+impl RefreshTokenRow {
+    /// Whether the token may still be redeemed at `now`: not used, not revoked, not expired,
+    /// and its family neither revoked nor past its absolute end.
+    pub fn is_live(&self, family: &FamilyRow, now: i64) -> bool {
+        self.used_at.is_none()
+            && self.revoked_at.is_none()
+            && self.expires_at > now
+            && family.revoked_at.is_none()
+            && family.expires_at > now
+    }
 }
 
 pub fn insert(conn: &mut Conn, row: &RefreshTokenRow) -> Result<(), StorageError> {
@@ -50,4 +63,17 @@ pub fn mark_used(conn: &mut Conn, token_hash: &[u8], now: i64) -> Result<bool, S
     .set(refresh_tokens::used_at.eq(now))
     .execute(conn)?;
     Ok(n == 1)
+}
+
+/// The token with this hash and its family, in any state (introspection, revocation).
+pub fn find_with_family(
+    conn: &mut Conn,
+    token_hash: &[u8],
+) -> Result<Option<(RefreshTokenRow, FamilyRow)>, StorageError> {
+    Ok(refresh_tokens::table
+        .inner_join(refresh_families::table)
+        .filter(refresh_tokens::token_hash.eq(token_hash))
+        .select((RefreshTokenRow::as_select(), FamilyRow::as_select()))
+        .first(conn)
+        .optional()?)
 }

@@ -11,7 +11,7 @@ use portcullis::crypto::keys::Alg;
 use portcullis::crypto::secrets::PlainSecret;
 use portcullis::registry::{self, ClientSpec};
 use portcullis::storage::families::{self, FamilyRow};
-use portcullis::storage::refresh_lookup::{self, RefreshTokenRow};
+use portcullis::storage::refresh_tokens::{self, RefreshTokenRow};
 use portcullis::storage::resources::{self, Resource};
 use portcullis::storage::users::{self, UserRow};
 use portcullis::storage::{audit, now};
@@ -156,7 +156,7 @@ fn refresh_token(
     change(&mut family, &mut row);
     app.with_conn(|conn| {
         families::insert(conn, &family)?;
-        refresh_lookup::insert_token_row(conn, &row)
+        refresh_tokens::insert(conn, &row)
     });
     (token.expose().to_string(), family_id)
 }
@@ -242,6 +242,7 @@ async fn discovery_documents_are_true_to_what_the_server_does() {
     // Every advertised endpoint lives under the issuer and answers its method.
     // `/authorize` and `/token` are built on their own branches; they join this list there.
     let on_this_branch = [
+        ("token_endpoint", "POST"),
         ("jwks_uri", "GET"),
         ("introspection_endpoint", "POST"),
         ("revocation_endpoint", "POST"),
@@ -692,8 +693,7 @@ async fn revoking_a_refresh_token_revokes_its_family_and_its_live_access_token()
             used_at: None,
             revoked_at: None,
         };
-        w.app
-            .with_conn(|conn| refresh_lookup::insert_token_row(conn, &row));
+        w.app.with_conn(|conn| refresh_tokens::insert(conn, &row));
         (t.expose().to_string(), ())
     };
     let c = claims(&w.app, &w.public.id, &w.user, &[API], "api:read");
@@ -744,7 +744,7 @@ async fn revoking_a_refresh_token_revokes_its_family_and_its_live_access_token()
     let (row, _) = w
         .app
         .with_conn(|conn| {
-            refresh_lookup::find_by_hash(
+            refresh_tokens::find_with_family(
                 conn,
                 PlainSecret::from_presented(sibling.clone())
                     .hash()
