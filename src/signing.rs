@@ -78,21 +78,25 @@ pub fn rotate(
     immediately: bool,
 ) -> Result<SigningKeyRow, StorageError> {
     let at = now();
-    let activates_at = if immediately {
-        at
-    } else {
-        at + activation_delay(settings)
-    };
-    // Activation times are whole seconds: a key activating in the same second as the one it
-    // replaces would tie with it, and the tie would be broken by kid, at random. The new key
-    // activates at least one second after every existing key of its algorithm.
-    let latest = signing_keys::list(conn)?
-        .iter()
-        .filter(|k| k.alg == alg.as_str())
-        .map(|k| k.activates_at)
-        .max();
-    let activates_at = latest.map_or(activates_at, |l| activates_at.max(l + 1));
-    insert_new_key(conn, master, alg, activates_at)
+    crate::storage::write_tx(conn, |conn| {
+        // Activation times are whole seconds, and the newest activation wins. An immediate
+        // key must win at once, so every other key of its algorithm that would tie with it
+        // or activate later is moved to just before it (an emergency rotation supersedes a
+        // pending one too). A delayed key activates at least one second after the newest.
+        let activates_at = if immediately {
+            signing_keys::activate_no_later_than(conn, alg, at - 1)?;
+            at
+        } else {
+            let latest = signing_keys::list(conn)?
+                .iter()
+                .filter(|k| k.alg == alg.as_str())
+                .map(|k| k.activates_at)
+                .max();
+            let delayed = at + activation_delay(settings);
+            latest.map_or(delayed, |l| delayed.max(l + 1))
+        };
+        insert_new_key(conn, master, alg, activates_at)
+    })
 }
 
 /// A stored key as operators see it (no key material).

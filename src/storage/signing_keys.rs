@@ -57,3 +57,15 @@ pub fn exists_for(conn: &mut Conn, alg: Alg) -> Result<bool, StorageError> {
         .optional()?;
     Ok(found.is_some())
 }
+
+/// Moves the activation of every key of `alg` that activates after `at` back to `at`, so that
+/// a key inserted to activate at `at + 1` or later is the newest.
+pub fn activate_no_later_than(conn: &mut Conn, alg: Alg, at: i64) -> Result<usize, StorageError> {
+    Ok(diesel::update(
+        signing_keys::table
+            .filter(signing_keys::alg.eq(alg.as_str()))
+            .filter(signing_keys::activates_at.gt(at)),
+    )
+    .set(signing_keys::activates_at.eq(at))
+    .execute(conn)?)
+}
