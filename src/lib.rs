@@ -21,6 +21,8 @@ pub mod registry;
 pub mod signing;
 #[cfg(feature = "server")]
 pub mod storage;
+#[cfg(feature = "server")]
+pub mod web;
 
 #[cfg(feature = "server")]
 mod state {

@@ -1,4 +1,7 @@
 //! User accounts: passwords, login, SSO sessions, consent. No actix types.
 
+pub mod authorization;
+pub mod login;
 pub mod password;
+pub mod session;
 pub mod users;

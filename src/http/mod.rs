@@ -1,10 +1,17 @@
 //! The HTTP layer: one file per endpoint, thin handlers. [`build_app`] is used by the server
 //! and by the tests, so both run exactly the same app.
 
+pub mod account;
+pub mod assets;
+pub mod authorize;
+pub mod consent;
 pub mod errors;
 pub mod form;
 pub mod health;
+pub mod login;
+pub mod logout;
 pub mod middleware;
+pub mod session;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -39,4 +46,19 @@ pub fn build_app(
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz));
+    cfg.route("/authorize", web::get().to(authorize::get))
+        .route("/authorize", web::post().to(authorize::post))
+        .route("/login", web::get().to(login::get))
+        .route("/login", web::post().to(login::post))
+        .route("/register", web::get().to(login::register_get))
+        .route("/register", web::post().to(login::register_post))
+        .route("/consent", web::post().to(consent::post))
+        .route("/logout", web::post().to(logout::post))
+        .route("/account", web::get().to(account::get))
+        .route(
+            "/account/sessions/revoke",
+            web::post().to(account::revoke_session),
+        )
+        .route("/account/apps/revoke", web::post().to(account::revoke_app))
+        .route("/static/style.css", web::get().to(assets::style));
 }

@@ -1,5 +1,6 @@
 //! Protocol rules. Plain data in, a decision out: no actix or diesel types in signatures.
 
+pub mod authorize;
 pub mod client_auth;
 pub mod error;
 pub mod params;

@@ -8,9 +8,12 @@
 pub mod audit;
 pub mod clients;
 pub mod codes;
+pub mod consents;
 pub mod families;
 pub mod schema;
+pub mod sessions;
 pub mod signing_keys;
+pub mod throttle;
 pub mod users;
 
 use std::path::Path;
