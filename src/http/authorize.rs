@@ -83,7 +83,7 @@ pub fn respond(
         Outcome::Page(message) => error_page(StatusCode::BAD_REQUEST, "Cannot continue", &message),
         Outcome::Redirect(location) => see_other(&location).finish(),
         Outcome::Login => {
-            let target = url::form_urlencoded::Serializer::new(String::from("/login?"))
+            let target = url::form_urlencoded::Serializer::for_suffix(String::from("/login?"), 7)
                 .append_pair("return_to", return_to)
                 .finish();
             see_other(&target).finish()

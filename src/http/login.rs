@@ -72,7 +72,7 @@ fn href(path: &str, return_to: &str) -> String {
     if return_to.is_empty() {
         path.to_string()
     } else {
-        url::form_urlencoded::Serializer::new(format!("{path}?"))
+        url::form_urlencoded::Serializer::for_suffix(format!("{path}?"), path.len() + 1)
             .append_pair("return_to", return_to)
             .finish()
     }

@@ -2,7 +2,9 @@
 //! SQLite file in a temporary folder, or, with `PORTCULLIS_TEST_DATABASE_URL` set, its own
 //! PostgreSQL schema that is dropped when the test ends.
 
+mod authorize;
 mod cli;
+mod flow_support;
 mod health;
 mod storage;
 mod support;
