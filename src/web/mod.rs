@@ -132,6 +132,6 @@ mod tests {
             message: "<script>alert(1)</script>".into(),
         });
         assert!(!html.contains("<script>"));
-        assert!(html.contains("&lt;script&gt;"));
+        assert!(html.contains("&#60;script&#62;"));
     }
 }
