@@ -23,6 +23,8 @@ pub mod signing;
 pub mod storage;
 #[cfg(any(feature = "server", feature = "verify"))]
 pub mod verify;
+#[cfg(feature = "server")]
+pub mod web;
 
 #[cfg(feature = "server")]
 mod state {

@@ -8,6 +8,11 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next};
 
+/// The Content-Security-Policy of every response. Pages whose form ends in a redirect to a
+/// client extend `form-action` with that client's origin (see `http::session::page`).
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+                       form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 /// Headers every response carries. Pages are never framed (clickjacking, OAuth 2.1 §7.11),
 /// never leak the URL through `Referer` (RFC 9700 §4.2.4), and load nothing from third
 /// parties. HSTS only when the issuer is https.
@@ -16,11 +21,7 @@ pub fn security_headers(https: bool) -> DefaultHeaders {
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "no-referrer"))
-        .add((
-            "Content-Security-Policy",
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ));
+        .add(("Content-Security-Policy", CSP));
     if https {
         headers = headers.add(("Strict-Transport-Security", "max-age=31536000"));
     }

@@ -1,16 +1,23 @@
 //! The HTTP layer: one file per endpoint, thin handlers. [`build_app`] is used by the server
 //! and by the tests, so both run exactly the same app.
 
+pub mod account;
 pub mod admin;
 pub mod app_links;
+pub mod assets;
+pub mod authorize;
+pub mod consent;
 pub mod cors;
 pub mod discovery;
 pub mod errors;
 pub mod form;
 pub mod health;
 pub mod introspect;
+pub mod login;
+pub mod logout;
 pub mod middleware;
 pub mod revoke;
+pub mod session;
 pub mod token;
 pub mod userinfo;
 
@@ -81,4 +88,19 @@ fn resource_routes(cfg: &mut web::ServiceConfig) {
     .route(paths::REVOKE, web::post().to(revoke::revoke))
     .route(paths::USERINFO, web::get().to(userinfo::userinfo_get))
     .route(paths::USERINFO, web::post().to(userinfo::userinfo_post));
+    cfg.route("/authorize", web::get().to(authorize::get))
+        .route("/authorize", web::post().to(authorize::post))
+        .route("/login", web::get().to(login::get))
+        .route("/login", web::post().to(login::post))
+        .route("/register", web::get().to(login::register_get))
+        .route("/register", web::post().to(login::register_post))
+        .route("/consent", web::post().to(consent::post))
+        .route("/logout", web::post().to(logout::post))
+        .route("/account", web::get().to(account::get))
+        .route(
+            "/account/sessions/revoke",
+            web::post().to(account::revoke_session),
+        )
+        .route("/account/apps/revoke", web::post().to(account::revoke_app))
+        .route("/static/style.css", web::get().to(assets::style));
 }

@@ -44,6 +44,10 @@ pub enum ErrorCode {
     InvalidToken,
     /// RFC 6750 §3.1 `insufficient_scope`.
     InsufficientScope,
+    /// OpenID Connect Core §3.1.2.6 `request_not_supported`.
+    RequestNotSupported,
+    /// OpenID Connect Core §3.1.2.6 `request_uri_not_supported`.
+    RequestUriNotSupported,
 }
 
 impl ErrorCode {
@@ -67,6 +71,8 @@ impl ErrorCode {
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::RequestNotSupported => "request_not_supported",
+            ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod app_identity;
 pub mod audience;
+pub mod authorize;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;

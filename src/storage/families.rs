@@ -197,3 +197,19 @@ pub fn revoke_for_user(conn: &mut Conn, user_id: &str, now: i64) -> Result<usize
         .load(conn)?;
     revoke_families(conn, &ids, now)
 }
+
+/// Moves the live families bound to one SSO session onto another (the same user logged in
+/// again and got a new session id), so that logging out of the new session still ends them.
+pub fn rebind_session(
+    conn: &mut Conn,
+    old_session_hash: &[u8],
+    new_session_hash: &[u8],
+) -> Result<usize, StorageError> {
+    Ok(diesel::update(
+        refresh_families::table
+            .filter(refresh_families::session_hash.eq(old_session_hash))
+            .filter(refresh_families::revoked_at.is_null()),
+    )
+    .set(refresh_families::session_hash.eq(new_session_hash))
+    .execute(conn)?)
+}

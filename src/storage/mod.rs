@@ -11,11 +11,14 @@ pub mod cleanup;
 pub mod clients;
 pub mod codes;
 pub mod consent_check;
+pub mod consents;
 pub mod families;
 pub mod refresh_tokens;
 pub mod resources;
 pub mod schema;
+pub mod sessions;
 pub mod signing_keys;
+pub mod throttle;
 pub mod users;
 
 use std::path::Path;

@@ -4,8 +4,10 @@
 
 mod admin_api;
 mod app_links;
+mod authorize;
 mod cli;
 mod cli_admin;
+mod flow_support;
 mod health;
 mod resource;
 mod storage;
