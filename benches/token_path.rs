@@ -123,8 +123,11 @@ fn bench_client_auth(c: &mut Criterion) {
     let secret = secret.expect("secret");
     let header = format!(
         "Basic {}",
-        base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", client.id(), secret.expose()))
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            client.id(),
+            secret.expose()
+        ))
     );
     let params = Params::parse("grant_type=client_credentials").expect("params");
     c.bench_function("client_auth_basic", |b| {
@@ -157,8 +160,11 @@ fn bench_refresh_rotation(c: &mut Criterion) {
     let secret = secret.expect("secret");
     let header = format!(
         "Basic {}",
-        base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", client.id(), secret.expose()))
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            client.id(),
+            secret.expose()
+        ))
     );
     let user = portcullis::account::users::new_user(
         "bench@bench.example",
@@ -221,10 +227,9 @@ fn bench_refresh_rotation(c: &mut Criterion) {
     let mut refresh = first.result.expect("exchange").refresh_token.expect("rt");
     c.bench_function("refresh_rotation_sqlite", |b| {
         b.iter(|| {
-            let params = Params::parse(&format!(
-                "grant_type=refresh_token&refresh_token={refresh}"
-            ))
-            .expect("params");
+            let params =
+                Params::parse(&format!("grant_type=refresh_token&refresh_token={refresh}"))
+                    .expect("params");
             let out = token::exchange(&mut conn, &params, Some(&header), &ctx, now());
             refresh = out.result.expect("rotated").refresh_token.expect("rt");
         })

@@ -95,8 +95,8 @@ fn main() -> Result<(), String> {
                     code.expose(),
                     verifier.expose()
                 );
-                let params = Params::parse(&body)
-                    .map_err(|e| StorageError::Other(format!("{e:?}")))?;
+                let params =
+                    Params::parse(&body).map_err(|e| StorageError::Other(format!("{e:?}")))?;
                 let exchange = token::exchange(conn, &params, Some(&basic), &ctx, now());
                 let response = exchange
                     .result
