@@ -162,20 +162,44 @@ pub fn exists(conn: &mut Conn, client_id: &str) -> Result<bool, StorageError> {
     Ok(found.is_some())
 }
 
+/// Loads both lists in one statement (`UNION ALL`): this runs on every token request.
 fn with_lists(conn: &mut Conn, row: ClientRow) -> Result<Client, StorageError> {
-    let redirect_uris = client_redirect_uris::table
+    // (kind, value, position): kind 0 is a redirect URI, 1 a CORS origin.
+    let query = client_redirect_uris::table
         .filter(client_redirect_uris::client_id.eq(&row.client_id))
-        .order(client_redirect_uris::position)
-        .select(client_redirect_uris::uri)
-        .load(conn)?;
-    let cors_origins = client_cors_origins::table
-        .filter(client_cors_origins::client_id.eq(&row.client_id))
-        .order(client_cors_origins::origin)
-        .select(client_cors_origins::origin)
-        .load(conn)?;
+        .select((
+            0.into_sql::<diesel::sql_types::Integer>(),
+            client_redirect_uris::uri,
+            client_redirect_uris::position,
+        ))
+        .union_all(
+            client_cors_origins::table
+                .filter(client_cors_origins::client_id.eq(&row.client_id))
+                .select((
+                    1.into_sql::<diesel::sql_types::Integer>(),
+                    client_cors_origins::origin,
+                    0.into_sql::<diesel::sql_types::Integer>(),
+                )),
+        );
+    // The multi-backend connection does not implement UNION: run it on the backend itself.
+    let items: Vec<(i32, String, i32)> = match conn {
+        Conn::Sqlite(c) => query.load(c)?,
+        Conn::Postgres(c) => query.load(c)?,
+    };
+    let mut redirect: Vec<(i32, String)> = Vec::new();
+    let mut cors_origins = Vec::new();
+    for (kind, value, position) in items {
+        if kind == 0 {
+            redirect.push((position, value));
+        } else {
+            cors_origins.push(value);
+        }
+    }
+    redirect.sort();
+    cors_origins.sort();
     Ok(Client {
         row,
-        redirect_uris,
+        redirect_uris: redirect.into_iter().map(|(_, uri)| uri).collect(),
         cors_origins,
     })
 }

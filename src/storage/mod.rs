@@ -164,6 +164,10 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(settings.pool_size)
             .min_idle(Some(1))
+            // r2d2 runs `SELECT 1` on every checkout by default: one more statement parsed
+            // per request. A SQLite connection to a local file cannot go stale, so only
+            // PostgreSQL connections (server restarts, idle timeouts) are tested.
+            .test_on_check_out(backend == Backend::Postgres)
             .connection_timeout(Duration::from_secs(settings.pool_timeout_seconds.max(1)))
             .build_unchecked(manager);
         Ok(Self { pool, backend })
