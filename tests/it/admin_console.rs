@@ -719,7 +719,8 @@ async fn every_console_form_refuses_a_missing_or_wrong_csrf_token_and_changes_no
     assert_ne!(logout_token, csrf);
 
     let new_form = confidential_form("Another", "");
-    let forms: Vec<(&str, String, Vec<(&str, &str)>)> = vec![
+    type Form<'a> = (&'a str, String, Vec<(&'a str, &'a str)>);
+    let forms: Vec<Form> = vec![
         ("create", "/admin/clients".into(), new_form[1..].to_vec()),
         (
             "edit",
