@@ -3,8 +3,8 @@
 //! The forms are protected by a pre-session CSRF cookie (double submit: a random HttpOnly
 //! cookie, and in the form an HMAC of it for this form's purpose). A successful login creates
 //! a new session (a new id every time), sets the session cookie and a one-use fresh-login
-//! marker, and answers 303 to `return_to` — which is only ever a relative `/authorize?…` URL
-//! or `/account` (RFC 9700 §4.11: no open redirector).
+//! marker, and answers 303 to `return_to` — which is only ever a relative `/authorize?…` URL,
+//! `/account` or an admin console page (RFC 9700 §4.11: no open redirector).
 
 use actix_web::http::header::{HeaderValue, SET_COOKIE};
 use actix_web::http::StatusCode;
@@ -28,12 +28,31 @@ use crate::AppState;
 /// Longest email accepted by the forms.
 const MAX_EMAIL: usize = 320;
 
-/// `return_to` if it points at this server's /authorize or /account, else "".
+/// `return_to` if it points at this server's /authorize, /account or admin console, else "".
 pub fn safe_return_to(value: Option<&str>) -> String {
     match value {
-        Some(v) if v == "/account" || authorize_query(v).is_some() => v.to_string(),
+        Some(v) if v == "/account" || authorize_query(v).is_some() || is_admin_return_to(v) => {
+            v.to_string()
+        }
         _ => String::new(),
     }
+}
+
+/// Whether `value` is a page of the admin console on this server: `/admin`, or `/admin/…` or
+/// `/admin?…` made only of unreserved and query characters (no `//`, `\`, `@`, scheme or
+/// control character), so it can only ever be a same-site path (RFC 9700 §4.11).
+pub fn is_admin_return_to(value: &str) -> bool {
+    let rest = match value.strip_prefix("/admin") {
+        Some(rest) => rest,
+        None => return false,
+    };
+    value.len() <= 512
+        && (rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
+        && !value.contains("//")
+        && !value.starts_with("/admin/api")
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/-._~?=&%+".contains(&b))
 }
 
 fn after_login(return_to: &str) -> &str {

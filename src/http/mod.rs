@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_console;
 pub mod app_links;
 pub mod assets;
 pub mod authorize;
@@ -69,6 +70,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(token::method_not_allowed)),
     );
     admin::configure(cfg);
+    admin_console::configure(cfg);
     resource_routes(cfg);
 }
 

@@ -2,6 +2,8 @@
 //! Autoescaping is on for every `.html` template and nothing a user or client typed is ever
 //! marked `|safe`. Every page with a form carries its `csrf_token`.
 
+pub mod admin;
+
 use askama::Template;
 
 /// The sign-in form.

@@ -3,6 +3,7 @@
 //! PostgreSQL schema that is dropped when the test ends.
 
 mod admin_api;
+mod admin_console;
 mod app_links;
 mod authorize;
 mod cli;
