@@ -8,15 +8,15 @@ use std::sync::Arc;
 use crate::account::session::{self, consent_purpose, fresh_login_marker};
 use crate::config::Settings;
 use crate::crypto::keys::KeySet;
-use crate::crypto::secrets::{constant_time_eq, prefixed_id, PlainSecret};
+use crate::crypto::secrets::{constant_time_eq, prefixed_id};
 use crate::oauth::authorize::{
     decide, validate, AuthorizationRequest, HintCheck, Next, Rejection, SessionFacts,
 };
+use crate::oauth::engine::{self, PendingCode};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::Params;
 use crate::oauth::scope::Scope;
 use crate::storage::clients::{self, Client};
-use crate::storage::codes::{self, CodeRow};
 use crate::storage::sessions::SessionRow;
 use crate::storage::{audit, consents, write_tx, Conn, StorageError};
 
@@ -295,29 +295,27 @@ fn issue_code(
     session: &SessionRow,
     now: i64,
 ) -> Result<String, StorageError> {
-    let code = PlainSecret::generate();
-    codes::insert(
+    // Through oxide-auth's `Authorizer` (`oauth::engine`): a 256-bit code stored as its
+    // SHA-256 with every binding.
+    let code = engine::issue_code(
         conn,
-        &CodeRow {
-            code_hash: code.hash().to_vec(),
+        PendingCode {
             client_id: req.client_id.clone(),
             user_id: session.user_id.clone(),
-            session_hash: Some(session.session_hash.clone()),
             redirect_uri: req.redirect_uri.clone(),
-            scope: req.scope.to_string(),
+            scope: req.scope.clone(),
             resource: None,
             code_challenge: req.code_challenge.clone(),
-            code_challenge_method: req.code_challenge_method.clone(),
             nonce: req.nonce.clone(),
             auth_time: session.auth_time,
+            session_hash: Some(session.session_hash.clone()),
             app_identity_id: None,
             family_id: prefixed_id::<16>("fam_"),
             created_at: now,
             expires_at: now.saturating_add(env.settings.tokens.code_ttl_seconds),
-            used_at: None,
         },
     )?;
-    Ok(req.success_location(code.expose(), &env.issuer))
+    Ok(req.success_location(&code, &env.issuer))
 }
 
 fn consent_screen(

@@ -19,6 +19,7 @@ use crate::crypto::jwt::{self, AccessTokenClaims, Audience, IdTokenClaims};
 use crate::crypto::keys::{Alg, KeySet, SigningKey};
 use crate::crypto::secrets::{prefixed_id, PlainSecret};
 use crate::oauth::client_auth;
+use crate::oauth::engine;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::Params;
 use crate::oauth::pkce;
@@ -291,7 +292,8 @@ fn authorization_code(
         .get("code_verifier")
         .ok_or_else(|| OAuthError::invalid_request("code_verifier is required"))?;
     pkce::validate_verifier(verifier)?;
-    if !pkce::verify(verifier, &row.code_challenge) {
+    // oxide-auth's `Pkce` extension verifies (constant time), after our syntax check.
+    if !engine::verify_pkce(&row.code_challenge, verifier) {
         // RFC 7636 §4.6: values not equal → invalid_grant.
         return Err(OAuthError::invalid_grant(
             "code_verifier does not match the code challenge",
