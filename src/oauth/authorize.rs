@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 
+use crate::oauth::audience;
 use crate::oauth::engine;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::Params;
@@ -80,6 +81,8 @@ pub struct AuthorizationRequest {
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub id_token_hint: Option<String>,
+    /// RFC 8707 `resource` values (absolute URIs, deduplicated, in request order).
+    pub resources: Vec<String>,
 }
 
 impl AuthorizationRequest {
@@ -192,7 +195,8 @@ pub fn validate(
         }))
     };
     // OAuth 2.1 §3.1: "Request and response parameters MUST NOT be included more than once."
-    if let Some(name) = params.any_duplicate() {
+    // RFC 8707 §2: `resource` may be sent several times.
+    if let Some(name) = params.any_duplicate_except(&["resource"]) {
         return fail(OAuthError::invalid_request(format!(
             "the {} parameter was sent more than once",
             short(name)
@@ -246,6 +250,13 @@ pub fn validate(
         }
         Err(_) => return fail(OAuthError::invalid_scope("scope is required")),
     };
+    // RFC 8707 §2: each `resource` an absolute URI without fragment, else invalid_target;
+    // whether it names a registered resource owning the scopes is checked by the caller,
+    // which has the resources (`oauth::audience::resolve`).
+    let resources = match audience::requested_resources(&params.all("resource")) {
+        Ok(r) => r.into_iter().map(str::to_string).collect(),
+        Err(e) => return fail(e),
+    };
     let prompt = match parse_prompt(params.get("prompt")) {
         Ok(p) => p,
         Err(e) => return fail(e),
@@ -292,6 +303,7 @@ pub fn validate(
         prompt,
         max_age,
         id_token_hint: params.get("id_token_hint").map(str::to_string),
+        resources,
     })
 }
 

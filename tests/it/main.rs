@@ -10,6 +10,7 @@ mod cli_admin;
 mod flow_support;
 mod health;
 mod resource;
+mod resource_indicators;
 mod storage;
 mod support;
 mod token;
