@@ -7,6 +7,7 @@ mod app_links;
 mod authorize;
 mod cli;
 mod cli_admin;
+mod cors_endpoints;
 mod flow_support;
 mod health;
 mod resource;
