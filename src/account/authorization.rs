@@ -8,17 +8,18 @@ use std::sync::Arc;
 use crate::account::session::{self, consent_purpose, fresh_login_marker};
 use crate::config::Settings;
 use crate::crypto::keys::KeySet;
-use crate::crypto::secrets::{constant_time_eq, prefixed_id, PlainSecret};
+use crate::crypto::secrets::{constant_time_eq, prefixed_id};
+use crate::oauth::audience;
 use crate::oauth::authorize::{
     decide, validate, AuthorizationRequest, HintCheck, Next, Rejection, SessionFacts,
 };
+use crate::oauth::engine::{self, PendingCode};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::Params;
 use crate::oauth::scope::Scope;
 use crate::storage::clients::{self, Client};
-use crate::storage::codes::{self, CodeRow};
 use crate::storage::sessions::SessionRow;
-use crate::storage::{audit, consents, write_tx, Conn, StorageError};
+use crate::storage::{audit, consents, resources, write_tx, Conn, StorageError};
 
 /// A fresh-login marker older than this (seconds) no longer satisfies `prompt=login`.
 const FRESH_LOGIN_WINDOW: i64 = 600;
@@ -113,6 +114,9 @@ pub fn authorize(
         Ok(req) => req,
         Err(r) => return Ok(rejection(r, &env.issuer).into()),
     };
+    if let Some(refused) = check_target(conn, env, &req)? {
+        return Ok(refused.into());
+    }
     let client = client.expect("validate accepts only a loaded client");
     let resumed = match &browser.session_cookie {
         Some(value) => session::resume(conn, value, now, &env.settings.sessions)?,
@@ -219,6 +223,9 @@ pub fn answer_consent(
         Ok(req) => req,
         Err(r) => return Ok(rejection(r, &env.issuer).into()),
     };
+    if let Some(refused) = check_target(conn, env, &req)? {
+        return Ok(refused.into());
+    }
     if answer == Answer::Deny {
         let denied = req.error(OAuthError::new(
             ErrorCode::AccessDenied,
@@ -285,6 +292,32 @@ pub fn login_context(
     })
 }
 
+/// RFC 8707: the requested resources must be registered and own the requested scopes, and
+/// without `resource` the scopes must not belong to two resources (`invalid_target` on the
+/// redirect). Resources are loaded only when some scope could belong to one.
+fn check_target(
+    conn: &mut Conn,
+    env: &Env,
+    req: &AuthorizationRequest,
+) -> Result<Option<Outcome>, StorageError> {
+    if req.resources.is_empty() && req.scope.iter().all(audience::is_oidc_scope) {
+        return Ok(None);
+    }
+    let registered = resources::list(conn)?;
+    let requested: Vec<&str> = req.resources.iter().map(String::as_str).collect();
+    let default = env
+        .settings
+        .default_audience
+        .clone()
+        .unwrap_or_else(|| env.issuer.to_string());
+    Ok(
+        match audience::resolve(&requested, &req.scope, &registered, &default, &env.issuer) {
+            Ok(_) => None,
+            Err(e) => Some(Outcome::Redirect(req.error(e).location(&env.issuer))),
+        },
+    )
+}
+
 /// Issues the authorization code: 256-bit random, stored only as its SHA-256 hash, bound to
 /// the client, the exact redirect URI, the user, the scope, the PKCE challenge, the nonce, the
 /// session and its `auth_time` (OAuth 2.1 §4.1.2, §4.1.3). Returns the success `Location`.
@@ -295,29 +328,27 @@ fn issue_code(
     session: &SessionRow,
     now: i64,
 ) -> Result<String, StorageError> {
-    let code = PlainSecret::generate();
-    codes::insert(
+    // Through oxide-auth's `Authorizer` (`oauth::engine`): a 256-bit code stored as its
+    // SHA-256 with every binding.
+    let code = engine::issue_code(
         conn,
-        &CodeRow {
-            code_hash: code.hash().to_vec(),
+        PendingCode {
             client_id: req.client_id.clone(),
             user_id: session.user_id.clone(),
-            session_hash: Some(session.session_hash.clone()),
             redirect_uri: req.redirect_uri.clone(),
-            scope: req.scope.to_string(),
-            resource: None,
+            scope: req.scope.clone(),
+            resource: (!req.resources.is_empty()).then(|| req.resources.join(" ")),
             code_challenge: req.code_challenge.clone(),
-            code_challenge_method: req.code_challenge_method.clone(),
             nonce: req.nonce.clone(),
             auth_time: session.auth_time,
+            session_hash: Some(session.session_hash.clone()),
             app_identity_id: None,
             family_id: prefixed_id::<16>("fam_"),
             created_at: now,
             expires_at: now.saturating_add(env.settings.tokens.code_ttl_seconds),
-            used_at: None,
         },
     )?;
-    Ok(req.success_location(code.expose(), &env.issuer))
+    Ok(req.success_location(&code, &env.issuer))
 }
 
 fn consent_screen(

@@ -47,6 +47,19 @@ pub fn apply(res: &mut HttpResponse, origin: Option<&str>, allowed: bool) {
 /// Answers an `OPTIONS` preflight: 204 with the CORS grant when some enabled client registers
 /// the origin, a plain 204 without it otherwise (the browser then blocks the real request).
 pub async fn preflight(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    preflight_for(req, state, "POST").await
+}
+
+/// The preflight of `/userinfo`, which takes GET and POST (OIDC Core §5.3).
+pub async fn preflight_get_post(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    preflight_for(req, state, "GET, POST").await
+}
+
+async fn preflight_for(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    methods: &'static str,
+) -> HttpResponse {
     let origin = origin(&req);
     let registered = match origin.clone() {
         Some(o) => state
@@ -64,7 +77,7 @@ pub async fn preflight(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
         let headers = res.headers_mut();
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("POST"),
+            HeaderValue::from_static(methods),
         );
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,

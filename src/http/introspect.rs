@@ -4,6 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::crypto::secrets::SecretHash;
+use crate::http::cors;
 use crate::http::errors::oauth_json;
 use crate::http::form::OAuthForm;
 use crate::oauth::client_auth::{self, Presented};
@@ -26,34 +27,67 @@ pub async fn introspect(
     req: HttpRequest,
     OAuthForm(params): OAuthForm,
 ) -> HttpResponse {
+    // CORS (issue 6): `Vary: Origin` always; the origin is allowed only when the
+    // authenticated caller registered it.
+    let origin = cors::origin(&req);
+    let (mut res, origins) = respond(state, req, params).await;
+    let allowed = cors::client_allows(&origins, origin.as_deref());
+    cors::apply(&mut res, origin.as_deref(), allowed);
+    res
+}
+
+/// The answer, with the CORS origins of the authenticated caller (empty otherwise).
+async fn respond(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    params: crate::oauth::params::Params,
+) -> (HttpResponse, Vec<String>) {
     let presented = match client_auth::extract(authorization(&req).as_deref(), &params) {
         // RFC 7662 §2.1: the caller MUST be authorized, so that tokens cannot be scanned; a
         // public client's bare client_id authenticates nothing.
         Ok(Presented::None { .. }) => {
-            return oauth_json(&OAuthError::invalid_client(
-                "introspection requires client authentication",
-            ))
+            return (
+                oauth_json(&OAuthError::invalid_client(
+                    "introspection requires client authentication",
+                )),
+                Vec::new(),
+            )
         }
         Ok(p) => p,
-        Err(err) => return oauth_json(&err),
+        Err(err) => return (oauth_json(&err), Vec::new()),
     };
     let request = match introspection::parse_request(&params) {
         Ok(r) => r,
-        Err(err) => return oauth_json(&err),
+        Err(err) => return (oauth_json(&err), Vec::new()),
     };
     let keys = state.keys.current().verifying_keys();
     let issuer = state.issuer.clone();
     let result = state
         .db
-        .run(move |conn| run(conn, &presented, &request, &keys, &issuer, now()))
+        .run(move |conn| {
+            let mut origins = Vec::new();
+            let answer = run(
+                conn,
+                &presented,
+                &request,
+                &keys,
+                &issuer,
+                now(),
+                &mut origins,
+            )?;
+            Ok((answer, origins))
+        })
         .await;
     match result {
-        Ok(Ok(answer)) => HttpResponse::Ok()
-            .insert_header(("Cache-Control", "no-store"))
-            .insert_header(("Pragma", "no-cache"))
-            .json(answer),
-        Ok(Err(err)) => oauth_json(&err),
-        Err(err) => oauth_json(&err.into()),
+        Ok((Ok(answer), origins)) => (
+            HttpResponse::Ok()
+                .insert_header(("Cache-Control", "no-store"))
+                .insert_header(("Pragma", "no-cache"))
+                .json(answer),
+            origins,
+        ),
+        Ok((Err(err), origins)) => (oauth_json(&err), origins),
+        Err(err) => (oauth_json(&err.into()), Vec::new()),
     }
 }
 
@@ -66,10 +100,14 @@ fn run(
     keys: &KeyStore,
     issuer: &str,
     now: i64,
+    origins: &mut Vec<String>,
 ) -> Result<Result<Introspection, OAuthError>, StorageError> {
     let client = clients::find(conn, presented.client_id())?;
     if let Err(err) = client_auth::authenticate(presented, client.as_ref(), now) {
         return Ok(Err(err));
+    }
+    if let Some(client) = client {
+        *origins = client.cors_origins;
     }
     let caller = presented.client_id();
     if introspection::looks_like_jwt(&request.token) {

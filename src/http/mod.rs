@@ -89,7 +89,19 @@ fn resource_routes(cfg: &mut web::ServiceConfig) {
     .route(paths::INTROSPECT, web::post().to(introspect::introspect))
     .route(paths::REVOKE, web::post().to(revoke::revoke))
     .route(paths::USERINFO, web::get().to(userinfo::userinfo_get))
-    .route(paths::USERINFO, web::post().to(userinfo::userinfo_post));
+    .route(paths::USERINFO, web::post().to(userinfo::userinfo_post))
+    .route(
+        paths::INTROSPECT,
+        web::method(actix_web::http::Method::OPTIONS).to(cors::preflight),
+    )
+    .route(
+        paths::REVOKE,
+        web::method(actix_web::http::Method::OPTIONS).to(cors::preflight),
+    )
+    .route(
+        paths::USERINFO,
+        web::method(actix_web::http::Method::OPTIONS).to(cors::preflight_get_post),
+    );
     cfg.route("/authorize", web::get().to(authorize::get))
         .route("/authorize", web::post().to(authorize::post))
         .route("/login", web::get().to(login::get))

@@ -4,6 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::crypto::secrets::SecretHash;
+use crate::http::cors;
 use crate::http::errors::oauth_json;
 use crate::http::form::OAuthForm;
 use crate::http::introspect::authorization;
@@ -21,31 +22,63 @@ pub async fn revoke(
     req: HttpRequest,
     OAuthForm(params): OAuthForm,
 ) -> HttpResponse {
+    // CORS (issue 6): `Vary: Origin` always; the origin is allowed only when the identified
+    // client registered it.
+    let origin = cors::origin(&req);
+    let (mut res, origins) = respond(state, req, params).await;
+    let allowed = cors::client_allows(&origins, origin.as_deref());
+    cors::apply(&mut res, origin.as_deref(), allowed);
+    res
+}
+
+/// The answer, with the CORS origins of the identified client (empty otherwise).
+async fn respond(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    params: crate::oauth::params::Params,
+) -> (HttpResponse, Vec<String>) {
     let presented = match client_auth::extract(authorization(&req).as_deref(), &params) {
         Ok(p) => p,
-        Err(err) => return oauth_json(&err),
+        Err(err) => return (oauth_json(&err), Vec::new()),
     };
     let request = match introspection::parse_request(&params) {
         Ok(r) => r,
-        Err(err) => return oauth_json(&err),
+        Err(err) => return (oauth_json(&err), Vec::new()),
     };
     let keys = state.keys.current().verifying_keys();
     let issuer = state.issuer.clone();
     let ip = req.peer_addr().map(|a| a.ip().to_string());
     let result = state
         .db
-        .run(move |conn| run(conn, &presented, &request, &keys, &issuer, ip, now()))
+        .run(move |conn| {
+            let mut origins = Vec::new();
+            let answer = run(
+                conn,
+                &presented,
+                &request,
+                &keys,
+                &issuer,
+                ip,
+                now(),
+                &mut origins,
+            )?;
+            Ok((answer, origins))
+        })
         .await;
     match result {
         // RFC 7009 §2.2: 200 whether or not there was anything to revoke.
-        Ok(Ok(())) => HttpResponse::Ok()
-            .insert_header(("Cache-Control", "no-store"))
-            .finish(),
-        Ok(Err(err)) => oauth_json(&err),
-        Err(err) => oauth_json(&err.into()),
+        Ok((Ok(()), origins)) => (
+            HttpResponse::Ok()
+                .insert_header(("Cache-Control", "no-store"))
+                .finish(),
+            origins,
+        ),
+        Ok((Err(err), origins)) => (oauth_json(&err), origins),
+        Err(err) => (oauth_json(&err.into()), Vec::new()),
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run(
     conn: &mut Conn,
     presented: &Presented,
@@ -54,10 +87,14 @@ fn run(
     issuer: &str,
     ip: Option<String>,
     now: i64,
+    origins: &mut Vec<String>,
 ) -> Result<Result<(), OAuthError>, StorageError> {
     let client = clients::find(conn, presented.client_id())?;
     if let Err(err) = client_auth::authenticate(presented, client.as_ref(), now) {
         return Ok(Err(err));
+    }
+    if let Some(client) = client {
+        *origins = client.cors_origins;
     }
     let caller = presented.client_id();
     let audit_event = |kind: &str| {

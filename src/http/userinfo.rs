@@ -8,9 +8,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use crate::http::cors;
 use crate::http::errors::REALM;
 use crate::http::form;
-use crate::storage::{families, now, users, StorageError};
+use crate::storage::{clients, families, now, users, StorageError};
 use crate::verify::token::{self, Expectations};
 use crate::AppState;
 
@@ -144,14 +145,28 @@ pub async fn userinfo_post(
     answer(state, req, body.map(|form::OAuthForm(p)| p)).await
 }
 
+/// CORS (issue 6): `Vary: Origin` always; the origin is allowed only when the token's client
+/// registered it.
 async fn answer(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: Option<crate::oauth::params::Params>,
 ) -> HttpResponse {
+    let origin = cors::origin(&req);
+    let (mut res, origins) = respond(state, req, body).await;
+    let allowed = cors::client_allows(&origins, origin.as_deref());
+    cors::apply(&mut res, origin.as_deref(), allowed);
+    res
+}
+
+async fn respond(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Option<crate::oauth::params::Params>,
+) -> (HttpResponse, Vec<String>) {
     let token = match bearer_token(&req, body.as_ref()) {
         Ok(t) => t,
-        Err(e) => return e.render(),
+        Err(e) => return (e.render(), Vec::new()),
     };
     let at = now();
     let keys = state.keys.current().verifying_keys();
@@ -165,40 +180,57 @@ async fn answer(
     };
     let claims = match token::check(&token, &keys, &expect) {
         Ok(c) => c,
-        Err(_) => return BearerError::invalid_token("the access token is not valid").render(),
+        Err(_) => {
+            return (
+                BearerError::invalid_token("the access token is not valid").render(),
+                Vec::new(),
+            )
+        }
     };
     // OIDC Core §5.3: the UserInfo endpoint needs an access token granted `openid`.
     if !claims.has_scope("openid") {
-        return BearerError {
+        let refusal = BearerError {
             status: StatusCode::FORBIDDEN,
             error: Some("insufficient_scope"),
             description: "the access token was not granted openid",
             scope: Some("openid"),
-        }
-        .render();
+        };
+        return (refusal.render(), Vec::new());
     }
     let (jti, sub) = (claims.jti.clone(), claims.sub.clone());
+    let client_id = claims.client_id.clone();
+    // One round trip: the revocation list, the user, and the token client's CORS origins.
     let looked_up = state
         .db
         .run(move |conn| {
+            let origins = clients::find(conn, &client_id)?
+                .filter(|c| c.row.enabled)
+                .map(|c| c.cors_origins)
+                .unwrap_or_default();
             if families::access_token_revoked(conn, &jti)? {
-                return Ok(None);
+                return Ok((None, origins));
             }
-            users::find(conn, &sub)
+            Ok((users::find(conn, &sub)?, origins))
         })
         .await;
-    let user = match looked_up {
-        Ok(Some(user)) if user.enabled => user,
-        Ok(_) => return BearerError::invalid_token("the access token is not valid").render(),
-        Err(err) => return unavailable(err),
+    let (user, origins) = match looked_up {
+        Ok((Some(user), origins)) if user.enabled => (user, origins),
+        Ok((_, origins)) => {
+            return (
+                BearerError::invalid_token("the access token is not valid").render(),
+                origins,
+            )
+        }
+        Err(err) => return (unavailable(err), Vec::new()),
     };
     let with_email = claims.has_scope("email");
-    HttpResponse::Ok()
+    let res = HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .insert_header(("Pragma", "no-cache"))
         .json(UserInfo {
             sub: user.user_id,
             email: with_email.then_some(user.email),
             email_verified: with_email.then_some(user.email_verified),
-        })
+        });
+    (res, origins)
 }

@@ -80,6 +80,29 @@ pub fn resolve(
     Ok(audiences)
 }
 
+/// The RFC 8707 `resource` parameters of a request: each "MUST be an absolute URI" and "MUST
+/// NOT include a fragment component" (§2), else `invalid_target`. At most 10 distinct values.
+/// Returns them deduplicated, in request order.
+pub fn requested_resources<'p>(values: &[&'p str]) -> Result<Vec<&'p str>, OAuthError> {
+    let mut out: Vec<&str> = Vec::new();
+    for value in values {
+        let absolute = url::Url::parse(value)
+            .is_ok_and(|u| !u.cannot_be_a_base() || value.starts_with("urn:"));
+        if !absolute || value.contains('#') {
+            return Err(invalid_target(
+                "resource must be an absolute URI without a fragment",
+            ));
+        }
+        if !out.contains(value) {
+            out.push(value);
+        }
+    }
+    if out.len() > 10 {
+        return Err(invalid_target("too many resource parameters"));
+    }
+    Ok(out)
+}
+
 /// Checks a resource's audience: an absolute URI without a fragment (RFC 8707 §2), at most
 /// 2048 bytes, and not the issuer (which is the audience of `/userinfo`).
 pub fn validate_audience(audience: &str, issuer: &str) -> Result<(), String> {

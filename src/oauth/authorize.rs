@@ -10,10 +10,12 @@
 
 use std::borrow::Cow;
 
+use crate::oauth::audience;
+use crate::oauth::engine;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::Params;
 use crate::oauth::pkce;
-use crate::oauth::redirect_uri::{self, ApplicationType};
+use crate::oauth::redirect_uri;
 use crate::oauth::scope::Scope;
 use crate::storage::clients::Client;
 
@@ -79,6 +81,8 @@ pub struct AuthorizationRequest {
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub id_token_hint: Option<String>,
+    /// RFC 8707 `resource` values (absolute URIs, deduplicated, in request order).
+    pub resources: Vec<String>,
 }
 
 impl AuthorizationRequest {
@@ -137,39 +141,31 @@ pub fn validate(
         Some(c) if c.id() == client_id && c.row.enabled => c,
         _ => return Err(unverified("The application is unknown or disabled.")),
     };
-    let app_type = if client.is_native() {
-        ApplicationType::Native
-    } else {
-        ApplicationType::Web
-    };
-    let redirect_uri = match params.get("redirect_uri") {
-        Some(requested) => {
-            // OAuth 2.1 §2.3.1: exact string comparison (RFC 8252 §7.3: any port for a
-            // native app's loopback redirect).
-            if !client
-                .redirect_uris
-                .iter()
-                .any(|r| redirect_uri::matches(r, requested, app_type))
-            {
-                return Err(unverified(
-                    "The redirect_uri is not registered for this application.",
-                ));
-            }
-            requested.to_string()
+    // oxide-auth's `Registrar::bound_redirect` over this client, with our exact matching
+    // (OAuth 2.1 §2.3.1; RFC 8252 §7.3 any port for a native app's loopback redirect).
+    let registrar = engine::ClientRegistrar::new(client);
+    let requested_uri = params.get("redirect_uri");
+    // OAuth 2.1 §2.3.2 lets a client with one registered URI omit it; OIDC Core §3.1.2.1
+    // makes redirect_uri REQUIRED for an OpenID request.
+    let openid = params
+        .get("scope")
+        .map(|s| s.split(' ').any(|t| t == "openid"))
+        .unwrap_or(false);
+    if requested_uri.is_none() && openid {
+        return Err(unverified("The request has no redirect_uri."));
+    }
+    let bound = match registrar.bind(requested_uri) {
+        Ok(bound) => bound,
+        Err(engine::Refusal::NoRedirectUri) => {
+            return Err(unverified("The request has no redirect_uri."))
         }
-        None => {
-            // OAuth 2.1 §2.3.2 lets a client with one registered URI omit it; OIDC Core
-            // §3.1.2.1 makes redirect_uri REQUIRED for an OpenID request.
-            let openid = params
-                .get("scope")
-                .map(|s| s.split(' ').any(|t| t == "openid"))
-                .unwrap_or(false);
-            match client.redirect_uris.as_slice() {
-                [only] if !openid => only.clone(),
-                _ => return Err(unverified("The request has no redirect_uri.")),
-            }
+        Err(_) => {
+            return Err(unverified(
+                "The redirect_uri is not registered for this application.",
+            ))
         }
     };
+    let redirect_uri = bound.redirect_uri.as_str().to_string();
     // OIDC Core §3.1.2.6 / standards §3.1: never redirect with a response mode we do not
     // understand; only `query` is supported.
     if params.is_duplicated("response_mode") {
@@ -199,7 +195,8 @@ pub fn validate(
         }))
     };
     // OAuth 2.1 §3.1: "Request and response parameters MUST NOT be included more than once."
-    if let Some(name) = params.any_duplicate() {
+    // RFC 8707 §2: `resource` may be sent several times.
+    if let Some(name) = params.any_duplicate_except(&["resource"]) {
         return fail(OAuthError::invalid_request(format!(
             "the {} parameter was sent more than once",
             short(name)
@@ -228,6 +225,10 @@ pub fn validate(
     if let Err(error) = pkce::validate_challenge(challenge, params.get("code_challenge_method")) {
         return fail(error);
     }
+    // Then oxide-auth's `Pkce::required()` accepts it (S256 only, plain refused).
+    if let Err(error) = engine::accept_challenge(params.get("code_challenge_method"), challenge) {
+        return fail(error);
+    }
     let code_challenge = challenge.unwrap_or_default().to_string();
     // RFC 6749 §3.3 lets the AS pick a default for an omitted scope or fail; explicit is safer.
     let scope = match params.get("scope") {
@@ -238,12 +239,24 @@ pub fn validate(
             Err(e) => return fail(e),
         },
     };
-    if let Some(denied) = scope.iter().find(|s| !client.allows_scope(s)) {
-        return fail(OAuthError::invalid_scope(format!(
-            "the scope {} is not allowed for this client",
-            short(denied)
-        )));
-    }
+    // oxide-auth's `Registrar::negotiate`: every requested scope must be allowed.
+    let scope = match registrar.negotiate_scope(bound, &scope) {
+        Ok(granted) => granted,
+        Err(engine::Refusal::ScopeDenied(denied)) => {
+            return fail(OAuthError::invalid_scope(format!(
+                "the scope {} is not allowed for this client",
+                short(&denied)
+            )))
+        }
+        Err(_) => return fail(OAuthError::invalid_scope("scope is required")),
+    };
+    // RFC 8707 §2: each `resource` an absolute URI without fragment, else invalid_target;
+    // whether it names a registered resource owning the scopes is checked by the caller,
+    // which has the resources (`oauth::audience::resolve`).
+    let resources = match audience::requested_resources(&params.all("resource")) {
+        Ok(r) => r.into_iter().map(str::to_string).collect(),
+        Err(e) => return fail(e),
+    };
     let prompt = match parse_prompt(params.get("prompt")) {
         Ok(p) => p,
         Err(e) => return fail(e),
@@ -290,6 +303,7 @@ pub fn validate(
         prompt,
         max_age,
         id_token_hint: params.get("id_token_hint").map(str::to_string),
+        resources,
     })
 }
 

@@ -5,6 +5,7 @@ pub mod audience;
 pub mod authorize;
 pub mod client_auth;
 pub mod discovery;
+pub mod engine;
 pub mod error;
 pub mod introspection;
 pub mod params;

@@ -36,6 +36,9 @@ pub struct Params {
     values: BTreeMap<String, String>,
     /// Names sent more than once with a non-empty value.
     duplicated: BTreeSet<String>,
+    /// The later non-empty values of duplicated names, in order (for the few parameters that
+    /// may repeat, such as RFC 8707 `resource`).
+    repeats: BTreeMap<String, Vec<String>>,
 }
 
 /// Why one name or value failed to decode.
@@ -150,7 +153,8 @@ impl Params {
             // RFC 6749 §3.1: "Request and response parameters MUST NOT be
             // included more than once." Keep the first; callers refuse it.
             Some(_) => {
-                self.duplicated.insert(name);
+                self.duplicated.insert(name.clone());
+                self.repeats.entry(name).or_default().push(value);
             }
             None => {
                 self.values.insert(name, value);
@@ -190,6 +194,25 @@ impl Params {
     /// empty value, in lexicographic order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.values.keys().map(String::as_str)
+    }
+
+    /// Every non-empty value of `name`, in request order (empty when absent). For the
+    /// parameters that may repeat (RFC 8707 `resource`); everything else must be refused
+    /// when [`Params::is_duplicated`].
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        let mut out: Vec<&str> = self.get(name).into_iter().collect();
+        if let Some(more) = self.repeats.get(name) {
+            out.extend(more.iter().map(String::as_str));
+        }
+        out
+    }
+
+    /// The first name sent more than once, ignoring the names in `repeatable`.
+    pub fn any_duplicate_except(&self, repeatable: &[&str]) -> Option<&str> {
+        self.duplicated
+            .iter()
+            .map(String::as_str)
+            .find(|n| !repeatable.contains(n))
     }
 }
 

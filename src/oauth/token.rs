@@ -18,7 +18,9 @@ use crate::config::Settings;
 use crate::crypto::jwt::{self, AccessTokenClaims, Audience, IdTokenClaims};
 use crate::crypto::keys::{Alg, KeySet, SigningKey};
 use crate::crypto::secrets::{prefixed_id, PlainSecret};
+use crate::oauth::audience;
 use crate::oauth::client_auth;
+use crate::oauth::engine;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::Params;
 use crate::oauth::pkce;
@@ -28,6 +30,7 @@ use crate::storage::clients::{self, Client};
 use crate::storage::codes::{self, CodeRow};
 use crate::storage::families::{self, FamilyRow};
 use crate::storage::refresh_tokens::{self, RefreshTokenRow};
+use crate::storage::resources::{self, Resource};
 use crate::storage::{consent_check, users, write_tx, Conn, StorageError};
 
 /// Scopes that only make sense when a user authenticated; refused for client_credentials.
@@ -111,7 +114,8 @@ fn run(
     client_origins: &mut Vec<String>,
 ) -> Result<TokenResponse, OAuthError> {
     // RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once."
-    if let Some(name) = params.any_duplicate() {
+    // RFC 8707 §2: `resource` may be sent several times.
+    if let Some(name) = params.any_duplicate_except(&["resource"]) {
         let name: String = name.chars().take(64).collect();
         return Err(OAuthError::invalid_request(format!(
             "parameter {name} is repeated"
@@ -151,19 +155,64 @@ fn run(
     match grant_type {
         "authorization_code" => authorization_code(conn, params, &client, ctx, &key, now),
         "refresh_token" => refresh_token(conn, params, &client, ctx, &key, now),
-        _ => client_credentials(params, &client, ctx, &key, now),
+        _ => client_credentials(conn, params, &client, ctx, &key, now),
     }
 }
 
-/// The audience of an access token: the configured default, else the issuer. One function so
-/// that resource indicators (RFC 8707) can extend it.
-pub fn audience(ctx: &TokenContext) -> Audience {
-    Audience::One(
-        ctx.settings
-            .default_audience
-            .clone()
-            .unwrap_or_else(|| ctx.issuer.to_string()),
+/// The audience used when no registered resource is named or owns the scopes: the configured
+/// `default_audience`, else the issuer.
+fn default_audience(ctx: &TokenContext) -> String {
+    ctx.settings
+        .default_audience
+        .clone()
+        .unwrap_or_else(|| ctx.issuer.to_string())
+}
+
+/// The registered resources, loaded only when `requested` names some or a scope could belong
+/// to one (the OIDC scopes never do).
+fn resources_for(
+    conn: &mut Conn,
+    requested: &[&str],
+    scope: &Scope,
+) -> Result<Vec<Resource>, StorageError> {
+    if requested.is_empty() && scope.iter().all(audience::is_oidc_scope) {
+        return Ok(Vec::new());
+    }
+    resources::list(conn)
+}
+
+/// The `aud` of an access token (RFC 8707, RFC 9068 §3) through `oauth::audience::resolve`.
+fn audiences(
+    conn: &mut Conn,
+    requested: &[&str],
+    scope: &Scope,
+    ctx: &TokenContext,
+) -> Result<Vec<String>, OAuthError> {
+    let registered = resources_for(conn, requested, scope)?;
+    audience::resolve(
+        requested,
+        scope,
+        &registered,
+        &default_audience(ctx),
+        &ctx.issuer,
     )
+}
+
+/// RFC 8707 §2.2: a `resource` at the token endpoint must be within what the grant allows.
+fn within_grant(asked: &[&str], allowed: &[String]) -> Result<(), OAuthError> {
+    if asked.iter().any(|a| !allowed.iter().any(|b| b == a)) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidTarget,
+            "the resource is not within the authorization grant",
+        ));
+    }
+    Ok(())
+}
+
+/// The scope and audiences of the access token about to be issued.
+struct Target {
+    scope: Scope,
+    aud: Vec<String>,
 }
 
 /// What a grant decided to issue, before signing.
@@ -172,6 +221,8 @@ struct Issue {
     client_id: String,
     /// Scope of the access token (may be narrower than the grant on refresh).
     scope: Scope,
+    /// The `aud` of the access token, from `oauth::audience::resolve`.
+    aud: Vec<String>,
     auth_time: Option<i64>,
     jti: String,
     refresh_token: Option<PlainSecret>,
@@ -186,7 +237,10 @@ fn sign(issue: Issue, ctx: &TokenContext, key: &SigningKey, now: i64) -> TokenRe
     let claims = AccessTokenClaims {
         iss: ctx.issuer.to_string(),
         sub: issue.sub.clone(),
-        aud: audience(ctx),
+        aud: match issue.aud.as_slice() {
+            [one] => Audience::One(one.clone()),
+            _ => Audience::Many(issue.aud.clone()),
+        },
         client_id: issue.client_id.clone(),
         scope: (!scope_text.is_empty()).then(|| scope_text.clone()),
         jti: issue.jti,
@@ -291,7 +345,8 @@ fn authorization_code(
         .get("code_verifier")
         .ok_or_else(|| OAuthError::invalid_request("code_verifier is required"))?;
     pkce::validate_verifier(verifier)?;
-    if !pkce::verify(verifier, &row.code_challenge) {
+    // oxide-auth's `Pkce` extension verifies (constant time), after our syntax check.
+    if !engine::verify_pkce(&row.code_challenge, verifier) {
         // RFC 7636 §4.6: values not equal → invalid_grant.
         return Err(OAuthError::invalid_grant(
             "code_verifier does not match the code challenge",
@@ -299,6 +354,8 @@ fn authorization_code(
     }
     // From here the request is otherwise valid: right client, right verifier. A used code is
     // a replay and revokes what the code issued (below, inside the transaction).
+    let scope = Scope::from_tokens(row.scope.split(' '));
+    let mut aud = Vec::new();
     if row.used_at.is_none() {
         if now >= row.expires_at {
             return Err(bad_code().with_source("code expired"));
@@ -307,8 +364,22 @@ fn authorization_code(
         if !user.is_some_and(|u| u.enabled) {
             return Err(OAuthError::invalid_grant("the user account is disabled"));
         }
+        // RFC 8707: the resources named at /authorize bound the code; a `resource` here may
+        // only narrow them (or name the resource the scopes already point at).
+        let granted: Vec<&str> = row
+            .resource
+            .as_deref()
+            .map(|r| r.split(' ').filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default();
+        let asked = audience::requested_resources(&params.all("resource"))?;
+        let allowed = audiences(conn, &granted, &scope, ctx)?;
+        aud = if asked.is_empty() {
+            allowed
+        } else {
+            within_grant(&asked, &allowed)?;
+            audiences(conn, &asked, &scope, ctx)?
+        };
     }
-    let scope = Scope::from_tokens(row.scope.split(' '));
     let allows_refresh = client.allows_grant("refresh_token");
     let written = write_tx(conn, |conn| -> Result<Written, StorageError> {
         // Conditional update: of two concurrent redemptions exactly one wins (OAuth 2.1
@@ -335,7 +406,7 @@ fn authorization_code(
             conn,
             &row,
             client,
-            scope,
+            Target { scope, aud },
             allows_refresh,
             ctx,
             now,
@@ -350,11 +421,12 @@ fn issue_for_code(
     conn: &mut Conn,
     row: &CodeRow,
     client: &Client,
-    scope: Scope,
+    target: Target,
     allows_refresh: bool,
     ctx: &TokenContext,
     now: i64,
 ) -> Result<Issue, StorageError> {
+    let Target { scope, aud } = target;
     let settings = &ctx.settings;
     let access_exp = now + settings.tokens.access_ttl_seconds;
     // Without refresh tokens the family only has to outlive its access token (see
@@ -371,7 +443,9 @@ fn issue_for_code(
             client_id: client.id().to_string(),
             user_id: Some(row.user_id.clone()),
             scope: scope.to_string(),
-            resource: row.resource.clone(),
+            // The grant's audiences: what introspection reports for its refresh tokens and
+            // what a refresh may narrow with `resource`.
+            resource: Some(aud.join(" ")),
             session_hash: row.session_hash.clone(),
             app_identity_id: row.app_identity_id.clone(),
             auth_time: Some(row.auth_time),
@@ -408,6 +482,7 @@ fn issue_for_code(
         client_id: client.id().to_string(),
         id_token: scope.contains("openid").then(|| row.nonce.clone()),
         scope,
+        aud,
         auth_time: Some(row.auth_time),
         jti,
         refresh_token,
@@ -449,7 +524,27 @@ fn refresh_token(
             }
             s
         }
-        _ => family_scope,
+        _ => family_scope.clone(),
+    };
+    // RFC 8707 §2.2: the family keeps the grant's audiences; `resource` may narrow them.
+    let family_aud = match family.resource.as_deref() {
+        Some(r) => crate::storage::split_list(r),
+        None => audiences(conn, &[], &family_scope, ctx)?,
+    };
+    let asked = audience::requested_resources(&params.all("resource"))?;
+    let aud = if asked.is_empty() {
+        let mut aud = family_aud;
+        if !scope.contains("openid") {
+            // The issuer is an audience only for /userinfo, which needs `openid`.
+            aud.retain(|a| a != &*ctx.issuer);
+        }
+        if aud.is_empty() {
+            aud.push(default_audience(ctx));
+        }
+        aud
+    } else {
+        within_grant(&asked, &family_aud)?;
+        audiences(conn, &asked, &scope, ctx)?
     };
     // A used token goes straight to the transaction, where reuse is decided under the lock.
     if token.used_at.is_none() {
@@ -476,7 +571,10 @@ fn refresh_token(
                 conn,
                 &family,
                 token_hash.to_vec(),
-                scope,
+                Target {
+                    scope: scope.clone(),
+                    aud: aud.clone(),
+                },
                 client,
                 ctx,
                 now,
@@ -499,7 +597,10 @@ fn refresh_token(
                 conn,
                 &family,
                 token_hash.to_vec(),
-                scope,
+                Target {
+                    scope: scope.clone(),
+                    aud: aud.clone(),
+                },
                 client,
                 ctx,
                 now,
@@ -533,11 +634,12 @@ fn rotate(
     conn: &mut Conn,
     family: &FamilyRow,
     parent_hash: Vec<u8>,
-    scope: Scope,
+    target: Target,
     client: &Client,
     ctx: &TokenContext,
     now: i64,
 ) -> Result<Issue, StorageError> {
+    let Target { scope, aud } = target;
     let settings = &ctx.settings;
     let next = PlainSecret::generate();
     refresh_tokens::insert(
@@ -569,6 +671,7 @@ fn rotate(
         // OIDC Core §12.2: same sub and auth_time, new iat, no nonce.
         id_token: (scope.contains("openid") && family.user_id.is_some()).then_some(None),
         scope,
+        aud,
         auth_time: family.auth_time,
         jti,
         refresh_token: Some(next),
@@ -576,6 +679,7 @@ fn rotate(
 }
 
 fn client_credentials(
+    conn: &mut Conn,
     params: &Params,
     client: &Client,
     ctx: &TokenContext,
@@ -607,11 +711,14 @@ fn client_credentials(
         }
         _ => allowed,
     };
+    let asked = audience::requested_resources(&params.all("resource"))?;
+    let aud = audiences(conn, &asked, &scope, ctx)?;
     let issue = Issue {
         // RFC 9068 §2.2: with no resource owner, sub is the client's identifier.
         sub: client.id().to_string(),
         client_id: client.id().to_string(),
         scope,
+        aud,
         auth_time: None,
         jti: new_jti(),
         refresh_token: None,

@@ -242,6 +242,7 @@ async fn discovery_documents_are_true_to_what_the_server_does() {
     // Every advertised endpoint lives under the issuer and answers its method.
     // `/authorize` and `/token` are built on their own branches; they join this list there.
     let on_this_branch = [
+        ("authorization_endpoint", "GET"),
         ("token_endpoint", "POST"),
         ("jwks_uri", "GET"),
         ("introspection_endpoint", "POST"),

@@ -136,7 +136,11 @@ async fn an_rs256_client_gets_rs256_tokens_and_the_configured_audience() {
         "https://api.example",
     );
     assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
-    assert_eq!(claims["aud"], "https://api.example");
+    // RFC 8707 / issue 7: `openid` adds the issuer (the audience of /userinfo).
+    assert_eq!(
+        claims["aud"],
+        serde_json::json!(["https://api.example", app.state.issuer.as_ref()])
+    );
     let (id_header, id) = verify_jwt(&app, &reply.str("id_token"), "JWT", client.id());
     assert_eq!(id_header.alg, jsonwebtoken::Algorithm::RS256);
     assert!(id.get("nonce").is_none(), "no nonce was requested");
