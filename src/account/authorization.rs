@@ -369,13 +369,15 @@ pub fn login_context(
         return Ok(None);
     };
     let (client, identities) = load_client(conn, &params)?;
-    Ok(match (validate(&params, client.as_ref(), &identities), client) {
-        (Ok(req), Some(client)) => Some((
-            client.row.client_name.clone(),
-            form_action_source(&req.redirect_uri),
-        )),
-        _ => None,
-    })
+    Ok(
+        match (validate(&params, client.as_ref(), &identities), client) {
+            (Ok(req), Some(client)) => Some((
+                client.row.client_name.clone(),
+                form_action_source(&req.redirect_uri),
+            )),
+            _ => None,
+        },
+    )
 }
 
 /// Issues the authorization code: 256-bit random, stored only as its SHA-256 hash, bound to

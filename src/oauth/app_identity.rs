@@ -372,11 +372,8 @@ pub fn read_presented(params: &crate::oauth::params::Params) -> Presence {
     if PARAMS.iter().all(|n| params.get(n).is_none()) {
         return Presence::Absent;
     }
-    let (Some(platform), Some(app_id)) = (params.get("app_platform"), params.get("app_id"))
-    else {
-        return Presence::Invalid(
-            "an app identity needs both app_platform and app_id".to_string(),
-        );
+    let (Some(platform), Some(app_id)) = (params.get("app_platform"), params.get("app_id")) else {
+        return Presence::Invalid("an app identity needs both app_platform and app_id".to_string());
     };
     let Some(platform) = Platform::parse(platform) else {
         return Presence::Invalid("app_platform must be android or ios".to_string());
@@ -427,18 +424,17 @@ pub fn read_presented(params: &crate::oauth::params::Params) -> Presence {
             }
         },
     };
-    let cert_sha1 = match sha1 {
-        None => None,
-        Some(v) => match decode_presented_hash(v, CertAlg::Sha1) {
-            Some(b) => Some(b),
-            None => {
-                return Presence::Invalid(
+    let cert_sha1 =
+        match sha1 {
+            None => None,
+            Some(v) => match decode_presented_hash(v, CertAlg::Sha1) {
+                Some(b) => Some(b),
+                None => return Presence::Invalid(
                     "app_cert_sha1 must be the unpadded base64url SHA-1 key hash (27 characters)"
                         .to_string(),
-                )
-            }
-        },
-    };
+                ),
+            },
+        };
     Presence::Present(Presented {
         platform,
         app_id: app_id.to_string(),
@@ -549,10 +545,12 @@ impl ShownIdentity {
             })
         };
         let hash = |name: &str, alg: CertAlg| {
-            params.get(name).map(|v| match decode_presented_hash(v, alg) {
-                Some(bytes) => to_colon_hex(&bytes),
-                None => short(name, 64).unwrap_or_default(),
-            })
+            params
+                .get(name)
+                .map(|v| match decode_presented_hash(v, alg) {
+                    Some(bytes) => to_colon_hex(&bytes),
+                    None => short(name, 64).unwrap_or_default(),
+                })
         };
         ShownIdentity {
             platform: short("app_platform", 16),

@@ -386,7 +386,10 @@ fn check_app_identity(
             team_id: row.team_id.clone(),
             certificate: presented.cert_sha256.or(presented.cert_sha1),
         })),
-        Err(why) => Err(refuse(AppIdentityError::Invalid, why.describe().to_string())),
+        Err(why) => Err(refuse(
+            AppIdentityError::Invalid,
+            why.describe().to_string(),
+        )),
     }
 }
 

@@ -552,8 +552,7 @@ fn check_bound_identity(
     let identity = clients::find_app_identity(conn, bound)?
         .filter(|i| i.client_id == client.id())
         .ok_or_else(|| mismatch().with_source("the bound app identity was removed"))?;
-    app_identity::check(&presented, &identity)
-        .map_err(|why| mismatch().with_source(why.describe()))
+    app_identity::check(&presented, &identity).map_err(|why| mismatch().with_source(why.describe()))
 }
 
 /// Issues the next refresh token of the family (with the family's full scope) and records the

@@ -4,6 +4,7 @@
 
 mod admin_api;
 mod app_links;
+mod app_to_app;
 mod authorize;
 mod cli;
 mod cli_admin;
