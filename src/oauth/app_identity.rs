@@ -760,4 +760,117 @@ mod tests {
             assert_eq!(validate(&s).unwrap_err().field, field, "{name}");
         }
     }
+
+    fn registered() -> AppIdentity {
+        AppIdentity {
+            identity_id: "aid_1".into(),
+            client_id: "cli_1".into(),
+            platform: "android".into(),
+            app_id: "com.example.app".into(),
+            team_id: None,
+            created_at: 0,
+            certs: vec![
+                ("sha1".into(), vec![0xAB; 20]),
+                ("sha256".into(), vec![0x11; 32]),
+                ("sha256".into(), sha256()),
+            ],
+        }
+    }
+
+    fn read(query: &str) -> Presence {
+        read_presented(&crate::oauth::params::Params::parse(query).unwrap())
+    }
+
+    #[test]
+    fn presented_identities_are_read_strictly() {
+        let cert = URL_SAFE_NO_PAD.encode(sha256());
+        assert_eq!(read("client_id=x&app_id="), Presence::Absent);
+        let Presence::Present(p) = read(&format!(
+            "app_platform=android&app_id=com.example.app&app_cert_sha256={cert}"
+        )) else {
+            panic!("valid")
+        };
+        assert_eq!(p.cert_sha256, Some(sha256()));
+        for bad in [
+            format!("app_cert_sha256={cert}"),
+            "app_platform=android".to_string(),
+            format!("app_platform=android&app_id=com.example.app&app_cert_sha256={cert}=="),
+            format!("app_platform=android&app_id=com.example.app&app_cert_sha256={}", SHA256_HEX),
+            "app_platform=android&app_id=com.example.app".to_string(),
+            format!("app_platform=android&app_id=a&app_cert_sha256={cert}"),
+            format!("app_platform=android&app_platform=android&app_id=com.example.app&app_cert_sha256={cert}"),
+            "app_platform=ios&app_id=com.example.app&app_team_id=short".to_string(),
+            format!("app_platform=ios&app_id=com.example.app&app_cert_sha256={cert}"),
+            // Non-canonical: the last character carries bits beyond the 32 bytes.
+            format!("app_platform=android&app_id=com.example.app&app_cert_sha256={}F", &cert[..42]),
+        ] {
+            assert!(matches!(read(&bad), Presence::Invalid(_)), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_presented_identity_matches_only_its_registered_row_and_hashes() {
+        let row = registered();
+        let android = |sha256: Option<Vec<u8>>, sha1: Option<Vec<u8>>| Presented {
+            platform: Platform::Android,
+            app_id: "com.example.app".into(),
+            team_id: None,
+            cert_sha256: sha256,
+            cert_sha1: sha1,
+        };
+        assert_eq!(check(&android(Some(sha256()), None), &row), Ok(()));
+        assert_eq!(check(&android(None, Some(vec![0xAB; 20])), &row), Ok(()));
+        assert_eq!(
+            check(&android(Some(vec![0x22; 32]), None), &row),
+            Err(Mismatch::Certificate)
+        );
+        // A SHA-256 value never matches a SHA-1 row of the same bytes, nor the reverse.
+        assert_eq!(
+            check(&android(None, Some(vec![0x11; 20])), &row),
+            Err(Mismatch::Certificate)
+        );
+        let mut other = android(Some(sha256()), None);
+        other.app_id = "com.example.other".into();
+        assert_eq!(
+            find_match(&other, &[row.clone()]).unwrap_err(),
+            Mismatch::UnknownApp
+        );
+        let ios_row = AppIdentity {
+            platform: "ios".into(),
+            team_id: Some("ABCDE12345".into()),
+            certs: vec![],
+            ..registered()
+        };
+        let mut ios = Presented {
+            platform: Platform::Ios,
+            app_id: "com.example.app".into(),
+            team_id: Some("ABCDE12345".into()),
+            cert_sha256: None,
+            cert_sha1: None,
+        };
+        assert_eq!(
+            find_match(&ios, &[row.clone(), ios_row.clone()])
+                .unwrap()
+                .platform,
+            "ios"
+        );
+        ios.team_id = None;
+        assert_eq!(check(&ios, &ios_row), Err(Mismatch::TeamId));
+        ios.team_id = Some("ZZZZZ99999".into());
+        assert_eq!(check(&ios, &ios_row), Err(Mismatch::TeamId));
+    }
+
+    #[test]
+    fn shown_identities_are_bounded_and_hashes_are_colon_hex() {
+        let cert = URL_SAFE_NO_PAD.encode(sha256());
+        let long = "a".repeat(1000);
+        let q = format!(
+            "app_platform=android&app_id={long}&app_cert_sha256={cert}&app_cert_sha1={long}"
+        );
+        let shown = ShownIdentity::of(&crate::oauth::params::Params::parse(&q).unwrap());
+        assert_eq!(shown.cert_sha256.as_deref(), Some(SHA256_HEX));
+        assert!(shown.app_id.unwrap().chars().count() <= 129);
+        assert!(shown.cert_sha1.unwrap().chars().count() <= 65);
+        assert_eq!(shown.team_id, None);
+    }
 }

@@ -655,4 +655,53 @@ mod tests {
             Next::IssueCode
         ));
     }
+
+    #[test]
+    fn the_app_identity_is_checked_before_anything_that_could_redirect() {
+        use crate::storage::clients::AppIdentity;
+        let mut c = client("public", &["https://app.example/cb"]);
+        let identity = AppIdentity {
+            identity_id: "aid_1".into(),
+            client_id: "cli_1".into(),
+            platform: "android".into(),
+            app_id: "com.example.app".into(),
+            team_id: None,
+            created_at: 0,
+            certs: vec![("sha256".into(), vec![0u8; 32])],
+        };
+        let zeros = "A".repeat(43);
+        let good =
+            format!("{GOOD}&app_platform=android&app_id=com.example.app&app_cert_sha256={zeros}");
+        let with = |q: &str, c: &Client| {
+            validate(
+                &Params::parse(q).unwrap(),
+                Some(c),
+                std::slice::from_ref(&identity),
+            )
+        };
+        let req = with(&good, &c).unwrap();
+        assert_eq!(req.app_identity.unwrap().identity_id, "aid_1");
+        // A bad identity wins over a later error that would otherwise redirect.
+        let bad = good
+            .replace("response_type=code", "response_type=token")
+            .replace(&zeros, &"B".repeat(43));
+        match with(&bad, &c) {
+            Err(Rejection::AppIdentity(r)) => {
+                assert_eq!(r.error, AppIdentityError::Invalid);
+                assert_eq!(r.client_name, "App");
+            }
+            other => panic!("{other:?}"),
+        }
+        // But an unverified redirect URI is still a plain page first.
+        assert!(matches!(
+            with(&bad.replace("%2Fcb", "%2Fx"), &c),
+            Err(Rejection::Unverified(_))
+        ));
+        c.row.require_app_identity = true;
+        match run(GOOD, &c) {
+            Err(Rejection::AppIdentity(r)) => assert_eq!(r.error, AppIdentityError::Required),
+            other => panic!("{other:?}"),
+        }
+        assert!(with(&good, &c).is_ok());
+    }
 }
