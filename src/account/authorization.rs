@@ -62,7 +62,7 @@ pub enum Outcome {
     Consent(ConsentScreen),
     /// The app identity was refused: a 400 page, or JSON when `json`; never a redirect.
     AppIdentityRefused {
-        refusal: AppIdentityRefusal,
+        refusal: Box<AppIdentityRefusal>,
         json: bool,
     },
 }
@@ -91,7 +91,7 @@ pub struct ConsentScreen {
     pub form_action: String,
     pub csrf_token: String,
     /// The registered app identity the request presented (native apps), if any.
-    pub registered_app: Option<RegisteredApp>,
+    pub registered_app: Option<Box<RegisteredApp>>,
 }
 
 /// The outcome, plus whether the fresh-login marker was used up (its cookie is then cleared).
@@ -434,7 +434,7 @@ fn consent_screen(
         redirect_host: redirect_host(&req.redirect_uri),
         form_action: form_action_source(&req.redirect_uri),
         csrf_token,
-        registered_app: registered_app(client, req),
+        registered_app: registered_app(client, req).map(Box::new),
     }
 }
 

@@ -87,11 +87,17 @@ fn app_identity_refused(refusal: AppIdentityRefusal, json: bool) -> HttpResponse
             "error_description": refusal.description,
         }));
     }
-    let shown = refusal.presented;
+    let AppIdentityRefusal {
+        error,
+        description,
+        client_name,
+        presented: shown,
+        ..
+    } = refusal;
     let html = render(&AppIdentityErrorPage {
-        client_name: refusal.client_name,
-        error_code: refusal.error.as_str().to_string(),
-        description: refusal.description,
+        client_name,
+        error_code: error.as_str().to_string(),
+        description,
         platform: shown.platform,
         app_id: shown.app_id,
         team_id: shown.team_id,
@@ -141,7 +147,7 @@ pub fn respond(
                 .finish();
             see_other(&target).finish()
         }
-        Outcome::AppIdentityRefused { refusal, json } => app_identity_refused(refusal, json),
+        Outcome::AppIdentityRefused { refusal, json } => app_identity_refused(*refusal, json),
         Outcome::Consent(screen) => {
             let html = render(&ConsentPage {
                 client_name: screen.client_name,
@@ -154,7 +160,7 @@ pub fn respond(
                 redirect_host: screen.redirect_host,
                 return_to: return_to.to_string(),
                 csrf_token: screen.csrf_token,
-                registered_app: screen.registered_app,
+                registered_app: screen.registered_app.map(|app| *app),
             });
             page(StatusCode::OK, html, Some(&screen.form_action))
         }

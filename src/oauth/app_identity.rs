@@ -832,7 +832,7 @@ mod tests {
         let mut other = android(Some(sha256()), None);
         other.app_id = "com.example.other".into();
         assert_eq!(
-            find_match(&other, &[row.clone()]).unwrap_err(),
+            find_match(&other, std::slice::from_ref(&row)).unwrap_err(),
             Mismatch::UnknownApp
         );
         let ios_row = AppIdentity {

@@ -28,7 +28,7 @@ pub enum Rejection {
     /// An error to send to the verified redirect URI.
     Redirect(ErrorRedirect),
     /// The app identity was refused (step 2): a 400 page (or JSON), never a redirect.
-    AppIdentity(AppIdentityRefusal),
+    AppIdentity(Box<AppIdentityRefusal>),
 }
 
 /// The two error codes of an app identity refusal (docs/app-to-app.md).
@@ -359,13 +359,13 @@ fn check_app_identity(
     identities: &[AppIdentity],
 ) -> Result<Option<MatchedIdentity>, Rejection> {
     let refuse = |error: AppIdentityError, description: String| {
-        Rejection::AppIdentity(AppIdentityRefusal {
+        Rejection::AppIdentity(Box::new(AppIdentityRefusal {
             error,
             description,
             client_id: client.id().to_string(),
             client_name: client.row.client_name.clone(),
             presented: ShownIdentity::of(params),
-        })
+        }))
     };
     let presented = match app_identity::read_presented(params) {
         Presence::Absent if client.row.require_app_identity => {
