@@ -9,15 +9,17 @@ use crate::account::session::{self, consent_purpose, fresh_login_marker};
 use crate::config::Settings;
 use crate::crypto::keys::KeySet;
 use crate::crypto::secrets::{constant_time_eq, prefixed_id};
+use crate::oauth::app_identity::{self, to_colon_hex, Platform};
 use crate::oauth::audience;
 use crate::oauth::authorize::{
-    decide, validate, AuthorizationRequest, HintCheck, Next, Rejection, SessionFacts,
+    decide, validate, AppIdentityRefusal, AuthorizationRequest, HintCheck, Next, Rejection,
+    SessionFacts,
 };
 use crate::oauth::engine::{self, PendingCode};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::Params;
 use crate::oauth::scope::Scope;
-use crate::storage::clients::{self, Client};
+use crate::storage::clients::{self, AppIdentity, Client};
 use crate::storage::sessions::SessionRow;
 use crate::storage::{audit, consents, resources, write_tx, Conn, StorageError};
 
@@ -39,6 +41,13 @@ pub struct Browser {
     pub session_cookie: Option<String>,
     /// The fresh-login marker cookie's value.
     pub fresh_marker: Option<String>,
+    /// The client address (for the audit log).
+    pub ip: Option<String>,
+    /// The `User-Agent`, shortened (for the audit log).
+    pub user_agent: Option<String>,
+    /// The caller asked for JSON (`Accept: application/json`, not HTML): an app identity
+    /// refusal is then answered as JSON.
+    pub accepts_json: bool,
 }
 
 /// What to answer.
@@ -52,6 +61,23 @@ pub enum Outcome {
     Login,
     /// The consent page.
     Consent(ConsentScreen),
+    /// The app identity was refused: a 400 page, or JSON when `json`; never a redirect.
+    AppIdentityRefused {
+        refusal: Box<AppIdentityRefusal>,
+        json: bool,
+    },
+}
+
+/// A registered app identity as the consent page names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredApp {
+    /// "Android app" or "iOS app".
+    pub kind: &'static str,
+    pub app_id: String,
+    /// Certificate fingerprint (colon hex) for Android.
+    pub certificate: Option<String>,
+    /// Apple team id for iOS, when registered.
+    pub team_id: Option<String>,
 }
 
 /// Everything the consent page shows and posts back.
@@ -65,6 +91,8 @@ pub struct ConsentScreen {
     /// The CSP `form-action` source of the redirect URI (the consent POST redirects there).
     pub form_action: String,
     pub csrf_token: String,
+    /// The registered app identity the request presented (native apps), if any.
+    pub registered_app: Option<Box<RegisteredApp>>,
 }
 
 /// The outcome, plus whether the fresh-login marker was used up (its cookie is then cleared).
@@ -83,20 +111,85 @@ impl From<Outcome> for Output {
     }
 }
 
-fn load_client(conn: &mut Conn, params: &Params) -> Result<Option<Client>, StorageError> {
-    match params.get("client_id") {
+/// The client named by the request and, when the request carries app identity parameters,
+/// its registered app identities (in the same `db.run`: one round trip). Without identity
+/// parameters the rows are not needed: step 2 then only looks at `require_app_identity`.
+fn load_client(
+    conn: &mut Conn,
+    params: &Params,
+) -> Result<(Option<Client>, Vec<AppIdentity>), StorageError> {
+    let client = match params.get("client_id") {
         // A client id is short; anything longer is not one of ours and is not looked up.
         Some(id) if id.len() <= 128 && !params.is_duplicated("client_id") => {
-            clients::find(conn, id)
+            clients::find(conn, id)?
         }
-        _ => Ok(None),
-    }
+        _ => None,
+    };
+    let wants_identities = app_identity::PARAMS
+        .iter()
+        .any(|n| params.get(n).is_some() || params.is_duplicated(n));
+    let identities = match &client {
+        Some(c) if wants_identities => clients::list_app_identities(conn, c.id())?,
+        _ => Vec::new(),
+    };
+    Ok((client, identities))
+}
+
+/// Audit events of app identity refusals are written at most once per client and address in
+/// this many seconds, so that a misbehaving (or hostile) app cannot flood the log.
+pub const APP_IDENTITY_AUDIT_INTERVAL: i64 = 60;
+
+/// Like [`rejection`], and for an app identity refusal also writes its audit event
+/// (`app_identity_mismatch` / `app_identity_missing`), rate-limited per client and address.
+fn refuse(
+    conn: &mut Conn,
+    r: Rejection,
+    env: &Env,
+    browser: &Browser,
+    now: i64,
+) -> Result<Outcome, StorageError> {
+    let Rejection::AppIdentity(refusal) = r else {
+        return Ok(rejection(r, &env.issuer));
+    };
+    let event = refusal.error.audit_event();
+    write_tx(conn, |conn| -> Result<(), StorageError> {
+        // The check and the write share the transaction (serialised on SQLite).
+        if audit::exists_since(
+            conn,
+            &["app_identity_mismatch", "app_identity_missing"],
+            &refusal.client_id,
+            browser.ip.as_deref(),
+            now - APP_IDENTITY_AUDIT_INTERVAL,
+        )? {
+            return Ok(());
+        }
+        audit::record(
+            conn,
+            &audit::AuditEvent::new(event, now)
+                .client(&refusal.client_id)
+                .ip(browser.ip.clone())
+                .detail(serde_json::json!({
+                    "error": refusal.error.as_str(),
+                    "reason": refusal.description,
+                    "presented": refusal.presented,
+                    "user_agent": browser.user_agent,
+                })),
+        )
+    })?;
+    Ok(Outcome::AppIdentityRefused {
+        refusal,
+        json: browser.accepts_json,
+    })
 }
 
 fn rejection(r: Rejection, issuer: &str) -> Outcome {
     match r {
         Rejection::Unverified(message) => Outcome::Page(message),
         Rejection::Redirect(redirect) => Outcome::Redirect(redirect.location(issuer)),
+        Rejection::AppIdentity(refusal) => Outcome::AppIdentityRefused {
+            refusal,
+            json: false,
+        },
     }
 }
 
@@ -109,10 +202,10 @@ pub fn authorize(
     browser: &Browser,
     now: i64,
 ) -> Result<Output, StorageError> {
-    let client = load_client(conn, params)?;
-    let req = match validate(params, client.as_ref()) {
+    let (client, identities) = load_client(conn, params)?;
+    let req = match validate(params, client.as_ref(), &identities) {
         Ok(req) => req,
-        Err(r) => return Ok(rejection(r, &env.issuer).into()),
+        Err(r) => return Ok(refuse(conn, r, env, browser, now)?.into()),
     };
     if let Some(refused) = check_target(conn, env, &req)? {
         return Ok(refused.into());
@@ -218,10 +311,10 @@ pub fn answer_consent(
     let Ok(params) = Params::parse(query) else {
         return Ok(Outcome::Page("The consent form is not valid.".into()).into());
     };
-    let client = load_client(conn, &params)?;
-    let req = match validate(&params, client.as_ref()) {
+    let (client, identities) = load_client(conn, &params)?;
+    let req = match validate(&params, client.as_ref(), &identities) {
         Ok(req) => req,
-        Err(r) => return Ok(rejection(r, &env.issuer).into()),
+        Err(r) => return Ok(refuse(conn, r, env, browser, now)?.into()),
     };
     if let Some(refused) = check_target(conn, env, &req)? {
         return Ok(refused.into());
@@ -282,14 +375,16 @@ pub fn login_context(
     let Some(params) = authorize_query(return_to).and_then(|q| Params::parse(q).ok()) else {
         return Ok(None);
     };
-    let client = load_client(conn, &params)?;
-    Ok(match (validate(&params, client.as_ref()), client) {
-        (Ok(req), Some(client)) => Some((
-            client.row.client_name.clone(),
-            form_action_source(&req.redirect_uri),
-        )),
-        _ => None,
-    })
+    let (client, identities) = load_client(conn, &params)?;
+    Ok(
+        match (validate(&params, client.as_ref(), &identities), client) {
+            (Ok(req), Some(client)) => Some((
+                client.row.client_name.clone(),
+                form_action_source(&req.redirect_uri),
+            )),
+            _ => None,
+        },
+    )
 }
 
 /// RFC 8707: the requested resources must be registered and own the requested scopes, and
@@ -342,7 +437,7 @@ fn issue_code(
             nonce: req.nonce.clone(),
             auth_time: session.auth_time,
             session_hash: Some(session.session_hash.clone()),
-            app_identity_id: None,
+            app_identity_id: req.app_identity.as_ref().map(|m| m.identity_id.clone()),
             family_id: prefixed_id::<16>("fam_"),
             created_at: now,
             expires_at: now.saturating_add(env.settings.tokens.code_ttl_seconds),
@@ -370,7 +465,28 @@ fn consent_screen(
         redirect_host: redirect_host(&req.redirect_uri),
         form_action: form_action_source(&req.redirect_uri),
         csrf_token,
+        registered_app: registered_app(client, req).map(Box::new),
     }
+}
+
+/// The app identity a native client's request presented, worded for the consent page: a
+/// registered identity, never "verified" (it is a registration check, not attestation).
+fn registered_app(client: &Client, req: &AuthorizationRequest) -> Option<RegisteredApp> {
+    let m = req.app_identity.as_ref().filter(|_| client.is_native())?;
+    Some(match m.platform {
+        Platform::Android => RegisteredApp {
+            kind: "Android app",
+            app_id: m.app_id.clone(),
+            certificate: m.certificate.as_deref().map(to_colon_hex),
+            team_id: None,
+        },
+        Platform::Ios => RegisteredApp {
+            kind: "iOS app",
+            app_id: m.app_id.clone(),
+            certificate: None,
+            team_id: m.team_id.clone(),
+        },
+    })
 }
 
 /// A scope in plain words: built-in ones for the OIDC scopes, `scope_descriptions` for others.

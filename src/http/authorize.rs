@@ -7,12 +7,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::account::authorization::{self, Browser, Env, Outcome, Output};
 use crate::http::session::{
-    error_page, expired_cookie, fresh_cookie_name, page, read_cookie, read_form_text, see_other,
-    session_cookie_name, storage_failure,
+    client_ip, error_page, expired_cookie, fresh_cookie_name, no_store, page, read_cookie,
+    read_form_text, see_other, session_cookie_name, storage_failure,
 };
+use crate::oauth::authorize::AppIdentityRefusal;
 use crate::oauth::params::Params;
 use crate::storage::{now, StorageError};
-use crate::web::{render, ConsentPage, ScopeLine};
+use crate::web::{render, AppIdentityErrorPage, ConsentPage, ScopeLine};
 use crate::AppState;
 
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
@@ -45,7 +46,65 @@ pub fn browser(req: &HttpRequest, state: &AppState) -> Browser {
     Browser {
         session_cookie: read_cookie(req, session_cookie_name(&state.settings)),
         fresh_marker: read_cookie(req, fresh_cookie_name(&state.settings)),
+        ip: client_ip(req, &state.settings),
+        user_agent: req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(256).collect()),
+        accepts_json: accepts_json(req),
     }
+}
+
+/// Whether the caller asked for JSON rather than a page: `Accept` names `application/json`
+/// and not `text/html` (browsers always list `text/html`).
+fn accepts_json(req: &HttpRequest) -> bool {
+    let accept = req
+        .headers()
+        .get_all(actix_web::http::header::ACCEPT)
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",")
+        .to_ascii_lowercase();
+    let names = |t: &str| {
+        accept
+            .split(',')
+            .any(|part| part.split(';').next().unwrap_or("").trim() == t)
+    };
+    names("application/json") && !names("text/html")
+}
+
+/// An app identity refusal: 400, never a redirect. JSON (`error`, `error_description`) for a
+/// caller that asked for it, else the page "This app could not be verified".
+fn app_identity_refused(refusal: AppIdentityRefusal, json: bool) -> HttpResponse {
+    if json {
+        // The description is ours and ASCII (RFC 6749 §5.2 character set): the client's name
+        // is not in it.
+        let mut res = HttpResponse::build(StatusCode::BAD_REQUEST);
+        no_store(&mut res);
+        return res.json(serde_json::json!({
+            "error": refusal.error.as_str(),
+            "error_description": refusal.description,
+        }));
+    }
+    let AppIdentityRefusal {
+        error,
+        description,
+        client_name,
+        presented: shown,
+        ..
+    } = refusal;
+    let html = render(&AppIdentityErrorPage {
+        client_name,
+        error_code: error.as_str().to_string(),
+        description,
+        platform: shown.platform,
+        app_id: shown.app_id,
+        team_id: shown.team_id,
+        cert_sha256: shown.cert_sha256,
+        cert_sha1: shown.cert_sha1,
+    });
+    page(StatusCode::BAD_REQUEST, html, None)
 }
 
 async fn handle(req: &HttpRequest, state: &AppState, raw: String) -> HttpResponse {
@@ -88,6 +147,7 @@ pub fn respond(
                 .finish();
             see_other(&target).finish()
         }
+        Outcome::AppIdentityRefused { refusal, json } => app_identity_refused(*refusal, json),
         Outcome::Consent(screen) => {
             let html = render(&ConsentPage {
                 client_name: screen.client_name,
@@ -100,6 +160,7 @@ pub fn respond(
                 redirect_host: screen.redirect_host,
                 return_to: return_to.to_string(),
                 csrf_token: screen.csrf_token,
+                registered_app: screen.registered_app.map(|app| *app),
             });
             page(StatusCode::OK, html, Some(&screen.form_action))
         }

@@ -5,12 +5,17 @@
 //! hex, Facebook/Kakao tooling as standard base64 of a SHA-1, Android's `PackageManager` code as
 //! base64url, WebAuthn/Credential Manager as an `android:apk-key-hash:` origin — so every shape
 //! is accepted and decoded to bytes; the length then decides whether it is the hash asked for.
-//! Checking a presented identity during login belongs to the app-to-app flow, not here.
+//!
+//! The second half checks an identity presented by the app channel ([`read_presented`],
+//! [`find_match`], [`check`]): one wire format (unpadded base64url), constant-time compares.
 
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
+
+use crate::crypto::secrets::constant_time_eq;
+use crate::storage::clients::AppIdentity;
 
 /// The origin prefix Android uses for an app signed with a given certificate (base64url of the
 /// SHA-256 of the certificate, unpadded).
@@ -307,6 +312,256 @@ pub fn validate(spec: &IdentitySpec) -> Result<ValidIdentity, IdentityError> {
     })
 }
 
+// ── Presented identities: what the app channel sends to /authorize and /token ──────────────
+
+/// The app identity parameters, in the order they are checked (names are a stable contract,
+/// see docs/app-to-app.md).
+pub const PARAMS: [&str; 5] = [
+    "app_platform",
+    "app_id",
+    "app_team_id",
+    "app_cert_sha256",
+    "app_cert_sha1",
+];
+
+/// An app identity as presented in a request, syntax-checked: the platform is known, the app
+/// id has the platform's shape, a team id only comes with iOS, an Android identity carries at
+/// least one certificate hash of the exact length of its algorithm, an iOS one none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presented {
+    pub platform: Platform,
+    pub app_id: String,
+    pub team_id: Option<String>,
+    /// SHA-256 over the DER signing certificate (32 bytes).
+    pub cert_sha256: Option<Vec<u8>>,
+    /// Legacy SHA-1 key hash (20 bytes).
+    pub cert_sha1: Option<Vec<u8>>,
+}
+
+/// What a request said about the calling app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presence {
+    /// None of the [`PARAMS`] was sent (or all were empty).
+    Absent,
+    Present(Presented),
+    /// Some were sent but they do not form a well-formed identity; the message says why.
+    Invalid(String),
+}
+
+/// Decodes a presented hash: base64url without padding only (the form Android's
+/// `Base64.URL_SAFE | NO_PADDING` produces), canonical, exactly `alg.byte_len()` bytes.
+/// Registration accepts many shapes; the wire format is one.
+pub fn decode_presented_hash(value: &str, alg: CertAlg) -> Option<Vec<u8>> {
+    // 4n/3 rounded up: 43 characters for 32 bytes, 27 for 20.
+    let expected_len = (alg.byte_len() * 4).div_ceil(3);
+    if value.len() != expected_len {
+        return None;
+    }
+    URL_SAFE_NO_PAD
+        .decode(value)
+        .ok()
+        .filter(|b| b.len() == alg.byte_len())
+}
+
+/// Reads and syntax-checks the app identity parameters. A duplicated parameter is invalid
+/// (OAuth 2.1 §3.1: parameters MUST NOT be included more than once).
+pub fn read_presented(params: &crate::oauth::params::Params) -> Presence {
+    if let Some(name) = params.first_duplicate(&PARAMS) {
+        return Presence::Invalid(format!("the {name} parameter was sent more than once"));
+    }
+    if PARAMS.iter().all(|n| params.get(n).is_none()) {
+        return Presence::Absent;
+    }
+    let (Some(platform), Some(app_id)) = (params.get("app_platform"), params.get("app_id")) else {
+        return Presence::Invalid("an app identity needs both app_platform and app_id".to_string());
+    };
+    let Some(platform) = Platform::parse(platform) else {
+        return Presence::Invalid("app_platform must be android or ios".to_string());
+    };
+    let team_id = params.get("app_team_id");
+    let sha256 = params.get("app_cert_sha256");
+    let sha1 = params.get("app_cert_sha1");
+    match platform {
+        Platform::Android => {
+            if !is_android_package(app_id) {
+                return Presence::Invalid("app_id is not an Android package name".to_string());
+            }
+            if team_id.is_some() {
+                return Presence::Invalid("app_team_id is for iOS apps only".to_string());
+            }
+            if sha256.is_none() && sha1.is_none() {
+                return Presence::Invalid(
+                    "an Android app identity needs app_cert_sha256".to_string(),
+                );
+            }
+        }
+        Platform::Ios => {
+            if !is_ios_bundle_id(app_id) {
+                return Presence::Invalid("app_id is not an iOS bundle id".to_string());
+            }
+            if team_id.is_some_and(|t| !is_team_id(t)) {
+                return Presence::Invalid(
+                    "app_team_id must be 10 upper-case letters or digits".to_string(),
+                );
+            }
+            if sha256.is_some() || sha1.is_some() {
+                return Presence::Invalid(
+                    "iOS apps are identified by bundle id and team id, not certificate hashes"
+                        .to_string(),
+                );
+            }
+        }
+    }
+    let cert_sha256 = match sha256 {
+        None => None,
+        Some(v) => match decode_presented_hash(v, CertAlg::Sha256) {
+            Some(b) => Some(b),
+            None => {
+                return Presence::Invalid(
+                    "app_cert_sha256 must be the unpadded base64url SHA-256 of the signing certificate (43 characters)"
+                        .to_string(),
+                )
+            }
+        },
+    };
+    let cert_sha1 =
+        match sha1 {
+            None => None,
+            Some(v) => match decode_presented_hash(v, CertAlg::Sha1) {
+                Some(b) => Some(b),
+                None => return Presence::Invalid(
+                    "app_cert_sha1 must be the unpadded base64url SHA-1 key hash (27 characters)"
+                        .to_string(),
+                ),
+            },
+        };
+    Presence::Present(Presented {
+        platform,
+        app_id: app_id.to_string(),
+        team_id: team_id.map(str::to_string),
+        cert_sha256,
+        cert_sha1,
+    })
+}
+
+/// Why a presented identity matched none of the registered ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mismatch {
+    /// No identity with this platform and app id is registered for the client.
+    UnknownApp,
+    /// The app is registered but the team id differs (or is missing).
+    TeamId,
+    /// The app is registered but no registered hash equals the presented one.
+    Certificate,
+}
+
+impl Mismatch {
+    /// A sentence for the error description.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Mismatch::UnknownApp => "this app is not registered for the application",
+            Mismatch::TeamId => "the team id does not match the registered app",
+            Mismatch::Certificate => {
+                "the signing certificate does not match any registered for this app"
+            }
+        }
+    }
+}
+
+/// Whether `presented` is this registered identity: same platform and app id; for iOS the
+/// team id when one is registered; for Android every presented hash equal (constant time) to
+/// one registered hash of its algorithm — a SHA-1 matches only a registered legacy SHA-1 row.
+pub fn check(presented: &Presented, identity: &AppIdentity) -> Result<(), Mismatch> {
+    if identity.platform != presented.platform.as_str() || identity.app_id != presented.app_id {
+        return Err(Mismatch::UnknownApp);
+    }
+    if let Some(registered) = &identity.team_id {
+        let ok = presented
+            .team_id
+            .as_deref()
+            .is_some_and(|t| constant_time_eq(t.as_bytes(), registered.as_bytes()));
+        if !ok {
+            return Err(Mismatch::TeamId);
+        }
+    }
+    if presented.platform == Platform::Android {
+        let has = |alg: CertAlg, bytes: &[u8]| {
+            // No early exit: every registered hash of the algorithm is compared.
+            identity
+                .certs
+                .iter()
+                .filter(|(a, _)| a == alg.as_str())
+                .fold(false, |found, (_, h)| constant_time_eq(h, bytes) | found)
+        };
+        let sha256_ok = presented
+            .cert_sha256
+            .as_deref()
+            .is_none_or(|b| has(CertAlg::Sha256, b));
+        let sha1_ok = presented
+            .cert_sha1
+            .as_deref()
+            .is_none_or(|b| has(CertAlg::Sha1, b));
+        if !(sha256_ok && sha1_ok) {
+            return Err(Mismatch::Certificate);
+        }
+    }
+    Ok(())
+}
+
+/// The registered identity `presented` matches among a client's `identities` (at most one
+/// per platform and app id, see docs/decisions.md), or why none does.
+pub fn find_match<'a>(
+    presented: &Presented,
+    identities: &'a [AppIdentity],
+) -> Result<&'a AppIdentity, Mismatch> {
+    let row = identities
+        .iter()
+        .find(|i| i.platform == presented.platform.as_str() && i.app_id == presented.app_id)
+        .ok_or(Mismatch::UnknownApp)?;
+    check(presented, row).map(|()| row)
+}
+
+/// The presented values as shown on the refusal page and written to the audit log: raw
+/// strings shortened, hashes as colon hex when they decode (else the raw value, shortened).
+/// Never more than a few hundred characters, whatever was sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ShownIdentity {
+    pub platform: Option<String>,
+    pub app_id: Option<String>,
+    pub team_id: Option<String>,
+    pub cert_sha256: Option<String>,
+    pub cert_sha1: Option<String>,
+}
+
+impl ShownIdentity {
+    pub fn of(params: &crate::oauth::params::Params) -> Self {
+        let short = |name: &str, max: usize| {
+            params.get(name).map(|v| {
+                let mut s: String = v.chars().take(max).collect();
+                if v.chars().count() > max {
+                    s.push('…');
+                }
+                s
+            })
+        };
+        let hash = |name: &str, alg: CertAlg| {
+            params
+                .get(name)
+                .map(|v| match decode_presented_hash(v, alg) {
+                    Some(bytes) => to_colon_hex(&bytes),
+                    None => short(name, 64).unwrap_or_default(),
+                })
+        };
+        ShownIdentity {
+            platform: short("app_platform", 16),
+            app_id: short("app_id", 128),
+            team_id: short("app_team_id", 16),
+            cert_sha256: hash("app_cert_sha256", CertAlg::Sha256),
+            cert_sha1: hash("app_cert_sha1", CertAlg::Sha1),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -504,5 +759,118 @@ mod tests {
             change(&mut s);
             assert_eq!(validate(&s).unwrap_err().field, field, "{name}");
         }
+    }
+
+    fn registered() -> AppIdentity {
+        AppIdentity {
+            identity_id: "aid_1".into(),
+            client_id: "cli_1".into(),
+            platform: "android".into(),
+            app_id: "com.example.app".into(),
+            team_id: None,
+            created_at: 0,
+            certs: vec![
+                ("sha1".into(), vec![0xAB; 20]),
+                ("sha256".into(), vec![0x11; 32]),
+                ("sha256".into(), sha256()),
+            ],
+        }
+    }
+
+    fn read(query: &str) -> Presence {
+        read_presented(&crate::oauth::params::Params::parse(query).unwrap())
+    }
+
+    #[test]
+    fn presented_identities_are_read_strictly() {
+        let cert = URL_SAFE_NO_PAD.encode(sha256());
+        assert_eq!(read("client_id=x&app_id="), Presence::Absent);
+        let Presence::Present(p) = read(&format!(
+            "app_platform=android&app_id=com.example.app&app_cert_sha256={cert}"
+        )) else {
+            panic!("valid")
+        };
+        assert_eq!(p.cert_sha256, Some(sha256()));
+        for bad in [
+            format!("app_cert_sha256={cert}"),
+            "app_platform=android".to_string(),
+            format!("app_platform=android&app_id=com.example.app&app_cert_sha256={cert}=="),
+            format!("app_platform=android&app_id=com.example.app&app_cert_sha256={}", SHA256_HEX),
+            "app_platform=android&app_id=com.example.app".to_string(),
+            format!("app_platform=android&app_id=a&app_cert_sha256={cert}"),
+            format!("app_platform=android&app_platform=android&app_id=com.example.app&app_cert_sha256={cert}"),
+            "app_platform=ios&app_id=com.example.app&app_team_id=short".to_string(),
+            format!("app_platform=ios&app_id=com.example.app&app_cert_sha256={cert}"),
+            // Non-canonical: the last character carries bits beyond the 32 bytes.
+            format!("app_platform=android&app_id=com.example.app&app_cert_sha256={}F", &cert[..42]),
+        ] {
+            assert!(matches!(read(&bad), Presence::Invalid(_)), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_presented_identity_matches_only_its_registered_row_and_hashes() {
+        let row = registered();
+        let android = |sha256: Option<Vec<u8>>, sha1: Option<Vec<u8>>| Presented {
+            platform: Platform::Android,
+            app_id: "com.example.app".into(),
+            team_id: None,
+            cert_sha256: sha256,
+            cert_sha1: sha1,
+        };
+        assert_eq!(check(&android(Some(sha256()), None), &row), Ok(()));
+        assert_eq!(check(&android(None, Some(vec![0xAB; 20])), &row), Ok(()));
+        assert_eq!(
+            check(&android(Some(vec![0x22; 32]), None), &row),
+            Err(Mismatch::Certificate)
+        );
+        // A SHA-256 value never matches a SHA-1 row of the same bytes, nor the reverse.
+        assert_eq!(
+            check(&android(None, Some(vec![0x11; 20])), &row),
+            Err(Mismatch::Certificate)
+        );
+        let mut other = android(Some(sha256()), None);
+        other.app_id = "com.example.other".into();
+        assert_eq!(
+            find_match(&other, std::slice::from_ref(&row)).unwrap_err(),
+            Mismatch::UnknownApp
+        );
+        let ios_row = AppIdentity {
+            platform: "ios".into(),
+            team_id: Some("ABCDE12345".into()),
+            certs: vec![],
+            ..registered()
+        };
+        let mut ios = Presented {
+            platform: Platform::Ios,
+            app_id: "com.example.app".into(),
+            team_id: Some("ABCDE12345".into()),
+            cert_sha256: None,
+            cert_sha1: None,
+        };
+        assert_eq!(
+            find_match(&ios, &[row.clone(), ios_row.clone()])
+                .unwrap()
+                .platform,
+            "ios"
+        );
+        ios.team_id = None;
+        assert_eq!(check(&ios, &ios_row), Err(Mismatch::TeamId));
+        ios.team_id = Some("ZZZZZ99999".into());
+        assert_eq!(check(&ios, &ios_row), Err(Mismatch::TeamId));
+    }
+
+    #[test]
+    fn shown_identities_are_bounded_and_hashes_are_colon_hex() {
+        let cert = URL_SAFE_NO_PAD.encode(sha256());
+        let long = "a".repeat(1000);
+        let q = format!(
+            "app_platform=android&app_id={long}&app_cert_sha256={cert}&app_cert_sha1={long}"
+        );
+        let shown = ShownIdentity::of(&crate::oauth::params::Params::parse(&q).unwrap());
+        assert_eq!(shown.cert_sha256.as_deref(), Some(SHA256_HEX));
+        assert!(shown.app_id.unwrap().chars().count() <= 129);
+        assert!(shown.cert_sha1.unwrap().chars().count() <= 65);
+        assert_eq!(shown.team_id, None);
     }
 }

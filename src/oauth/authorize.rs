@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 
+use crate::oauth::app_identity::{self, Platform, Presence, ShownIdentity};
 use crate::oauth::audience;
 use crate::oauth::engine;
 use crate::oauth::error::{ErrorCode, OAuthError};
@@ -17,7 +18,7 @@ use crate::oauth::params::Params;
 use crate::oauth::pkce;
 use crate::oauth::redirect_uri;
 use crate::oauth::scope::Scope;
-use crate::storage::clients::Client;
+use crate::storage::clients::{AppIdentity, Client};
 
 /// Why an authorization request was refused.
 #[derive(Debug)]
@@ -28,6 +29,57 @@ pub enum Rejection {
     Unverified(Cow<'static, str>),
     /// An error to send to the verified redirect URI.
     Redirect(ErrorRedirect),
+    /// The app identity was refused (step 2): a 400 page (or JSON), never a redirect.
+    AppIdentity(Box<AppIdentityRefusal>),
+}
+
+/// The two error codes of an app identity refusal (docs/app-to-app.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppIdentityError {
+    /// `invalid_app_identity`: malformed, partial, or not a registered identity.
+    Invalid,
+    /// `app_identity_required`: none was sent and the client requires one.
+    Required,
+}
+
+impl AppIdentityError {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppIdentityError::Invalid => "invalid_app_identity",
+            AppIdentityError::Required => "app_identity_required",
+        }
+    }
+
+    /// The audit event recorded for this refusal.
+    pub fn audit_event(self) -> &'static str {
+        match self {
+            AppIdentityError::Invalid => "app_identity_mismatch",
+            AppIdentityError::Required => "app_identity_missing",
+        }
+    }
+}
+
+/// Why the app identity check refused a request, with what to show and audit.
+#[derive(Debug, Clone)]
+pub struct AppIdentityRefusal {
+    pub error: AppIdentityError,
+    pub description: String,
+    pub client_id: String,
+    pub client_name: String,
+    /// What the request presented, shortened for display.
+    pub presented: ShownIdentity,
+}
+
+/// The registered identity a request matched; bound to the code and its refresh family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchedIdentity {
+    /// `client_app_identities.identity_id`.
+    pub identity_id: String,
+    pub platform: Platform,
+    pub app_id: String,
+    pub team_id: Option<String>,
+    /// The presented (and matched) SHA-256 certificate hash, else the legacy SHA-1 one.
+    pub certificate: Option<Vec<u8>>,
 }
 
 /// An error response on a verified redirect URI.
@@ -83,6 +135,8 @@ pub struct AuthorizationRequest {
     pub id_token_hint: Option<String>,
     /// RFC 8707 `resource` values (absolute URIs, deduplicated, in request order).
     pub resources: Vec<String>,
+    /// The registered app identity the request presented and matched (step 2), if any.
+    pub app_identity: Option<MatchedIdentity>,
 }
 
 impl AuthorizationRequest {
@@ -116,10 +170,13 @@ fn unverified(message: &'static str) -> Rejection {
 }
 
 /// Validates an authorization request. `client` is the client named by `client_id`, as
-/// loaded by the caller (`None` when unknown). The checks run in exactly this order.
+/// loaded by the caller (`None` when unknown), and `identities` its registered app identities
+/// (the caller may leave them out when the request carries none of
+/// [`app_identity::PARAMS`]). The checks run in exactly this order.
 pub fn validate(
     params: &Params,
     client: Option<&Client>,
+    identities: &[AppIdentity],
 ) -> Result<AuthorizationRequest, Rejection> {
     // ── Step 1: may we redirect at all? Every failure here is a page, never a redirect
     //    (RFC 6749 §4.1.2.1: the AS "MUST NOT automatically redirect the user-agent to the
@@ -179,10 +236,9 @@ pub fn validate(
         }
     }
 
-    // ── Step 2: app identity. The app-to-app issue adds the check of `app_platform`,
-    //    `app_id` and `app_cert_sha256` here (DESIGN.md, App identity); a mismatch will be a
-    //    page, never a redirect. Until then this step accepts every request.
-    check_app_identity(params, client)?;
+    // ── Step 2: app identity (DESIGN.md, App identity). Before anything else: a look-alike
+    //    app gets a page, never a redirect and never a login or consent screen.
+    let app_identity = check_app_identity(params, client, identities)?;
 
     // ── Step 3: the redirect URI is verified; errors go there with `error`,
     //    `error_description`, `state` and `iss`.
@@ -304,12 +360,51 @@ pub fn validate(
         max_age,
         id_token_hint: params.get("id_token_hint").map(str::to_string),
         resources,
+        app_identity,
     })
 }
 
-/// Step 2 placeholder: the app identity check (app key hashes) is added by its own issue.
-fn check_app_identity(_params: &Params, _client: &Client) -> Result<(), Rejection> {
-    Ok(())
+/// Step 2: the app identity check. Present → syntax-checked and matched against the client's
+/// registered identities (constant-time hash compare); absent → refused only when the client
+/// has `require_app_identity`, otherwise a browser flow.
+fn check_app_identity(
+    params: &Params,
+    client: &Client,
+    identities: &[AppIdentity],
+) -> Result<Option<MatchedIdentity>, Rejection> {
+    let refuse = |error: AppIdentityError, description: String| {
+        Rejection::AppIdentity(Box::new(AppIdentityRefusal {
+            error,
+            description,
+            client_id: client.id().to_string(),
+            client_name: client.row.client_name.clone(),
+            presented: ShownIdentity::of(params),
+        }))
+    };
+    let presented = match app_identity::read_presented(params) {
+        Presence::Absent if client.row.require_app_identity => {
+            return Err(refuse(
+                AppIdentityError::Required,
+                "this application accepts requests only from its registered apps, and the request named no app".into(),
+            ))
+        }
+        Presence::Absent => return Ok(None),
+        Presence::Invalid(why) => return Err(refuse(AppIdentityError::Invalid, why)),
+        Presence::Present(p) => p,
+    };
+    match app_identity::find_match(&presented, identities) {
+        Ok(row) => Ok(Some(MatchedIdentity {
+            identity_id: row.identity_id.clone(),
+            platform: presented.platform,
+            app_id: presented.app_id,
+            team_id: row.team_id.clone(),
+            certificate: presented.cert_sha256.or(presented.cert_sha1),
+        })),
+        Err(why) => Err(refuse(
+            AppIdentityError::Invalid,
+            why.describe().to_string(),
+        )),
+    }
 }
 
 /// A client-supplied name or value shortened for an error description.
@@ -469,7 +564,7 @@ mod tests {
         &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
 
     fn run(query: &str, c: &Client) -> Result<AuthorizationRequest, Rejection> {
-        validate(&Params::parse(query).unwrap(), Some(c))
+        validate(&Params::parse(query).unwrap(), Some(c), &[])
     }
 
     #[test]
@@ -573,5 +668,54 @@ mod tests {
             ),
             Next::IssueCode
         ));
+    }
+
+    #[test]
+    fn the_app_identity_is_checked_before_anything_that_could_redirect() {
+        use crate::storage::clients::AppIdentity;
+        let mut c = client("public", &["https://app.example/cb"]);
+        let identity = AppIdentity {
+            identity_id: "aid_1".into(),
+            client_id: "cli_1".into(),
+            platform: "android".into(),
+            app_id: "com.example.app".into(),
+            team_id: None,
+            created_at: 0,
+            certs: vec![("sha256".into(), vec![0u8; 32])],
+        };
+        let zeros = "A".repeat(43);
+        let good =
+            format!("{GOOD}&app_platform=android&app_id=com.example.app&app_cert_sha256={zeros}");
+        let with = |q: &str, c: &Client| {
+            validate(
+                &Params::parse(q).unwrap(),
+                Some(c),
+                std::slice::from_ref(&identity),
+            )
+        };
+        let req = with(&good, &c).unwrap();
+        assert_eq!(req.app_identity.unwrap().identity_id, "aid_1");
+        // A bad identity wins over a later error that would otherwise redirect.
+        let bad = good
+            .replace("response_type=code", "response_type=token")
+            .replace(&zeros, &"B".repeat(43));
+        match with(&bad, &c) {
+            Err(Rejection::AppIdentity(r)) => {
+                assert_eq!(r.error, AppIdentityError::Invalid);
+                assert_eq!(r.client_name, "App");
+            }
+            other => panic!("{other:?}"),
+        }
+        // But an unverified redirect URI is still a plain page first.
+        assert!(matches!(
+            with(&bad.replace("%2Fcb", "%2Fx"), &c),
+            Err(Rejection::Unverified(_))
+        ));
+        c.row.require_app_identity = true;
+        match run(GOOD, &c) {
+            Err(Rejection::AppIdentity(r)) => assert_eq!(r.error, AppIdentityError::Required),
+            other => panic!("{other:?}"),
+        }
+        assert!(with(&good, &c).is_ok());
     }
 }

@@ -18,6 +18,7 @@ use crate::config::Settings;
 use crate::crypto::jwt::{self, AccessTokenClaims, Audience, IdTokenClaims};
 use crate::crypto::keys::{Alg, KeySet, SigningKey};
 use crate::crypto::secrets::{prefixed_id, PlainSecret};
+use crate::oauth::app_identity::{self, Presence};
 use crate::oauth::audience;
 use crate::oauth::client_auth;
 use crate::oauth::engine;
@@ -352,6 +353,7 @@ fn authorization_code(
             "code_verifier does not match the code challenge",
         ));
     }
+    check_bound_identity(conn, params, client, row.app_identity_id.as_deref())?;
     // From here the request is otherwise valid: right client, right verifier. A used code is
     // a replay and revokes what the code issued (below, inside the transaction).
     let scope = Scope::from_tokens(row.scope.split(' '));
@@ -512,6 +514,7 @@ fn refresh_token(
     if token.revoked_at.is_some() || family.revoked_at.is_some() {
         return Err(bad_token().with_source("refresh token revoked"));
     }
+    check_bound_identity(conn, params, client, family.app_identity_id.as_deref())?;
     let family_scope = Scope::from_tokens(family.scope.split(' '));
     // OAuth 2.1 §4.3.1: the requested scope MUST NOT include any scope not originally
     // granted; omitted, it is the original scope.
@@ -626,6 +629,31 @@ fn refresh_token(
         )))
     })?;
     finish(written, ctx, key, now)
+}
+
+/// The app identity binding (docs/app-to-app.md): a code or refresh request may repeat the
+/// app identity; when it does, it must be the identity bound to the grant (same platform and
+/// app id, a hash of that registered row), else `invalid_grant`. Without the parameters the
+/// binding to the grant is enough. The identity row is read only when parameters were sent.
+fn check_bound_identity(
+    conn: &mut Conn,
+    params: &Params,
+    client: &Client,
+    bound: Option<&str>,
+) -> Result<(), OAuthError> {
+    let presented = match app_identity::read_presented(params) {
+        Presence::Absent => return Ok(()),
+        Presence::Invalid(why) => return Err(OAuthError::invalid_request(why)),
+        Presence::Present(p) => p,
+    };
+    let mismatch = || OAuthError::invalid_grant("app identity does not match the authorization");
+    let Some(bound) = bound else {
+        return Err(mismatch().with_source("the grant has no bound app identity"));
+    };
+    let identity = clients::find_app_identity(conn, bound)?
+        .filter(|i| i.client_id == client.id())
+        .ok_or_else(|| mismatch().with_source("the bound app identity was removed"))?;
+    app_identity::check(&presented, &identity).map_err(|why| mismatch().with_source(why.describe()))
 }
 
 /// Issues the next refresh token of the family (with the family's full scope) and records the

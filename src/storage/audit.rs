@@ -79,3 +79,30 @@ pub fn recent(conn: &mut Conn, limit: i64) -> Result<Vec<AuditEvent>, StorageErr
         .select(AuditEvent::as_select())
         .load(conn)?)
 }
+
+/// Whether an event named in `events` was recorded for this client and address (`None`
+/// matches events without an address) at or after `since`. Backs rate-limited events.
+pub fn exists_since(
+    conn: &mut Conn,
+    events: &[&str],
+    client_id: &str,
+    ip: Option<&str>,
+    since: i64,
+) -> Result<bool, StorageError> {
+    let recent = audit_events::table
+        .filter(audit_events::occurred_at.ge(since))
+        .filter(audit_events::event.eq_any(events))
+        .filter(audit_events::client_id.eq(client_id))
+        .select(audit_events::event_id);
+    let found: Option<String> = match ip {
+        Some(ip) => recent
+            .filter(audit_events::ip.eq(ip))
+            .first(conn)
+            .optional()?,
+        None => recent
+            .filter(audit_events::ip.is_null())
+            .first(conn)
+            .optional()?,
+    };
+    Ok(found.is_some())
+}

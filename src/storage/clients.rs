@@ -301,6 +301,34 @@ pub fn list_app_identities(
     Ok(out)
 }
 
+/// One app identity by id, with its certificate hashes (`None` when it was removed).
+pub fn find_app_identity(
+    conn: &mut Conn,
+    identity_id: &str,
+) -> Result<Option<AppIdentity>, StorageError> {
+    let row: Option<AppIdentityRow> = client_app_identities::table
+        .find(identity_id)
+        .select(AppIdentityRow::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let certs: Vec<(String, Vec<u8>)> = client_app_certs::table
+        .filter(client_app_certs::identity_id.eq(&row.identity_id))
+        .select((client_app_certs::algorithm, client_app_certs::cert_hash))
+        .load(conn)?;
+    Ok(Some(AppIdentity {
+        identity_id: row.identity_id,
+        client_id: row.client_id,
+        platform: row.platform,
+        app_id: row.app_id,
+        team_id: row.team_id,
+        created_at: row.created_at,
+        certs,
+    }))
+}
+
 pub fn delete_app_identity(
     conn: &mut Conn,
     client_id: &str,

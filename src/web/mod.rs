@@ -49,6 +49,25 @@ pub struct ConsentPage {
     pub redirect_host: String,
     pub return_to: String,
     pub csrf_token: String,
+    /// The registered app identity the request presented (native apps).
+    pub registered_app: Option<crate::account::authorization::RegisteredApp>,
+}
+
+/// The refusal of an app identity (step 2 of /authorize): who asked, what the app presented,
+/// and the error code a developer can look up. Never a redirect.
+#[derive(Template)]
+#[template(path = "app_identity_error.html")]
+pub struct AppIdentityErrorPage {
+    pub client_name: String,
+    /// `invalid_app_identity` or `app_identity_required`.
+    pub error_code: String,
+    pub description: String,
+    pub platform: Option<String>,
+    pub app_id: Option<String>,
+    pub team_id: Option<String>,
+    /// Colon hex when it decoded, else the raw value shortened.
+    pub cert_sha256: Option<String>,
+    pub cert_sha1: Option<String>,
 }
 
 /// An error shown to the user instead of a redirect.

@@ -5,6 +5,7 @@
 mod admin_api;
 mod admin_console;
 mod app_links;
+mod app_to_app;
 mod authorize;
 mod cli;
 mod cli_admin;
