@@ -106,6 +106,12 @@ mod state {
             }
             Err(_) => "the database".to_string(),
         };
+        // One line: driver messages carry newlines and tabs.
+        let err = err
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         format!("cannot use {target} (database_url): {err}")
     }
 }

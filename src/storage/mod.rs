@@ -137,6 +137,8 @@ pub type Pool = r2d2::Pool<ConnectionManager>;
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// For start-up work that must fail fast instead of waiting on the pool.
+    manager: ConnectionManager,
     backend: Backend,
 }
 
@@ -169,8 +171,12 @@ impl Db {
             // PostgreSQL connections (server restarts, idle timeouts) are tested.
             .test_on_check_out(backend == Backend::Postgres)
             .connection_timeout(Duration::from_secs(settings.pool_timeout_seconds.max(1)))
-            .build_unchecked(manager);
-        Ok(Self { pool, backend })
+            .build_unchecked(manager.clone());
+        Ok(Self {
+            pool,
+            manager,
+            backend,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -214,8 +220,14 @@ impl Db {
 
     /// Applies the embedded migrations of this backend. Safe to run concurrently from several
     /// instances on PostgreSQL (an advisory lock serialises them).
+    ///
+    /// Uses one direct connection rather than the pool, so that an unreachable database fails
+    /// at once with the driver's own message instead of after the pool's timeout.
     pub fn migrate(&self) -> Result<usize, StorageError> {
-        let mut conn = self.conn()?;
+        let mut conn = self
+            .manager
+            .connect()
+            .map_err(|e| StorageError::Unavailable(e.to_string()))?;
         migrate(&mut conn)
     }
 }

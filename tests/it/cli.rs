@@ -195,6 +195,32 @@ fn bad_configuration_names_the_setting_and_exits_2() {
 }
 
 #[test]
+fn an_unreachable_database_is_a_one_line_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .current_dir(dir.path())
+        .arg("migrate")
+        .env(
+            "PORTCULLIS_DATABASE_URL",
+            "postgres://nobody:pw@127.0.0.1:1/db",
+        )
+        .env("PORTCULLIS_LOG_LEVEL", "off")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("database_url"), "{err}");
+    assert!(!err.contains("pw@"), "the password is never printed: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "fails fast"
+    );
+}
+
+#[test]
 fn a_corrupt_master_key_stops_startup_without_touching_data() {
     let dir = tempfile::tempdir().unwrap();
     assert!(portcullis(dir.path(), &["migrate"], None).status.success());
