@@ -5,9 +5,9 @@ use clap::Subcommand;
 
 use crate::cli::{open_db, print_json, CliError};
 use crate::config::Settings;
-use crate::oauth::audience;
-use crate::storage::resources::{self, Resource};
-use crate::storage::{clients, now, StorageError};
+use crate::registry;
+use crate::storage::resources;
+use crate::storage::{now, StorageError};
 
 #[derive(Debug, Subcommand)]
 pub enum ResourceCommand {
@@ -44,31 +44,24 @@ pub fn run(settings: Settings, cmd: ResourceCommand) -> Result<(), CliError> {
             introspection_client,
             json,
         } => {
-            audience::validate_audience(&aud, &issuer).map_err(CliError::usage)?;
-            let scopes = audience::validate_resource_scope(&scope).map_err(CliError::usage)?;
-            if let Some(id) = &introspection_client {
-                let client = db.run_blocking(|conn| clients::find(conn, id))?;
-                match client {
-                    Some(c) if c.is_confidential() => {}
-                    Some(_) => {
-                        return Err(CliError::usage(format!(
-                            "introspection-client: {id} is a public client; introspection needs a confidential one"
-                        )))
-                    }
-                    None => {
-                        return Err(CliError::usage(format!(
-                            "introspection-client: no client {id}"
-                        )))
-                    }
-                }
-            }
-            let resource = Resource {
-                audience: aud,
-                scopes,
-                introspection_client_id: introspection_client,
-                created_at: now(),
-            };
-            db.run_blocking(|conn| resources::insert(conn, &resource, "cli"))
+            let resource = db
+                .run_blocking(|conn| {
+                    registry::create_resource(
+                        conn,
+                        &issuer,
+                        &aud,
+                        &scope,
+                        introspection_client,
+                        "cli",
+                        now(),
+                    )
+                    .map_err(|e| match e {
+                        registry::RegistryError::Invalid(f) => {
+                            StorageError::Conflict(f.to_string())
+                        }
+                        registry::RegistryError::Storage(s) => s,
+                    })
+                })
                 .map_err(|e| match e {
                     StorageError::Conflict(m) => CliError::usage(m),
                     other => other.into(),

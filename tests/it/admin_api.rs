@@ -984,3 +984,78 @@ async fn keys_are_listed_and_rotated_into_the_running_key_ring() {
     let r = send(&svc, req("GET", "/admin/api/audit", &token)).await;
     assert!(r.body.to_string().contains("signing_key_rotated"));
 }
+
+#[actix_web::test]
+async fn resources_are_registered_listed_and_deleted_through_the_api() {
+    let app = TestApp::new();
+    let token = user_with_token(&app, "admin@example.com", true);
+    let svc = app.service().await;
+    let r = send(
+        &svc,
+        with_json(
+            req("POST", "/admin/api/resources", &token),
+            &json!({"audience": "https://api.example.com", "scope": "api:read api:write"}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["scopes"], json!(["api:read", "api:write"]));
+
+    // A scope belongs to one resource only; an audience is registered once.
+    for body in [
+        json!({"audience": "https://other.example.com", "scope": "api:read"}),
+        json!({"audience": "https://api.example.com", "scope": "x:y"}),
+    ] {
+        let r = send(
+            &svc,
+            with_json(req("POST", "/admin/api/resources", &token), &body),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{body}: {}", r.body);
+    }
+    // Bad input names its field.
+    for (body, field) in [
+        (json!({"audience": "not a uri", "scope": "a"}), "audience"),
+        (
+            json!({"audience": "https://b.example#x", "scope": "a"}),
+            "audience",
+        ),
+        (
+            json!({"audience": "https://b.example", "scope": "openid"}),
+            "scope",
+        ),
+        (
+            json!({"audience": "https://b.example", "scope": "b", "introspection_client_id": "cli_missing"}),
+            "introspection_client_id",
+        ),
+        (
+            json!({"audience": "https://b.example", "scope": "b", "extra": 1}),
+            "extra",
+        ),
+    ] {
+        let r = send(
+            &svc,
+            with_json(req("POST", "/admin/api/resources", &token), &body),
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.body
+        );
+        assert_eq!(r.body["field"], field, "{body}");
+    }
+
+    let r = send(&svc, req("GET", "/admin/api/resources", &token)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body.as_array().unwrap().len(), 1);
+
+    let path = "/admin/api/resources?audience=https%3A%2F%2Fapi.example.com";
+    let r = send(&svc, req("DELETE", path, &token)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = send(&svc, req("DELETE", path, &token)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = send(&svc, req("GET", "/admin/api/resources", "not-a-token")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}

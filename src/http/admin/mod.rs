@@ -8,6 +8,7 @@ pub mod auth;
 pub mod clients;
 pub mod errors;
 pub mod keys;
+pub mod resources;
 
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::http::StatusCode;
@@ -62,6 +63,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/keys/rotate")
                     .route(web::post().to(keys::rotate))
                     .default_service(web::to(|| not_allowed("POST"))),
+            )
+            .service(
+                web::resource("/resources")
+                    .route(web::get().to(resources::list))
+                    .route(web::post().to(resources::create))
+                    .route(web::delete().to(resources::delete))
+                    .default_service(web::to(|| not_allowed("GET, POST, DELETE"))),
             )
             .service(
                 web::resource("/audit")
