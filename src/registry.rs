@@ -669,6 +669,48 @@ pub fn delete(conn: &mut Conn, client_id: &str, actor: &str, now: i64) -> Result
     })
 }
 
+/// Registers a resource server (RFC 8707 audience) with the scopes it owns, after checking
+/// the audience, the scopes and the introspection client (a confidential client, if any).
+/// Shared by the CLI and the admin API.
+pub fn create_resource(
+    conn: &mut Conn,
+    issuer: &str,
+    audience: &str,
+    scope: &str,
+    introspection_client_id: Option<String>,
+    actor: &str,
+    now: i64,
+) -> Result<crate::storage::resources::Resource, RegistryError> {
+    use crate::oauth::audience as aud;
+    aud::validate_audience(audience, issuer).map_err(|m| field_error("audience", m))?;
+    let scopes = aud::validate_resource_scope(scope).map_err(|m| field_error("scope", m))?;
+    if let Some(id) = &introspection_client_id {
+        match clients::find(conn, id)? {
+            Some(c) if c.is_confidential() => {}
+            Some(_) => {
+                return Err(field_error(
+                    "introspection_client_id",
+                    format!("{id} is a public client; introspection needs a confidential one"),
+                )
+                .into())
+            }
+            None => {
+                return Err(
+                    field_error("introspection_client_id", format!("no client {id}")).into(),
+                )
+            }
+        }
+    }
+    let resource = crate::storage::resources::Resource {
+        audience: audience.to_string(),
+        scopes,
+        introspection_client_id,
+        created_at: now,
+    };
+    crate::storage::resources::insert(conn, &resource, actor)?;
+    Ok(resource)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -762,46 +804,4 @@ mod tests {
             assert_eq!(validate(&s).unwrap_err().field, field, "{name}");
         }
     }
-}
-
-/// Registers a resource server (RFC 8707 audience) with the scopes it owns, after checking
-/// the audience, the scopes and the introspection client (a confidential client, if any).
-/// Shared by the CLI and the admin API.
-pub fn create_resource(
-    conn: &mut Conn,
-    issuer: &str,
-    audience: &str,
-    scope: &str,
-    introspection_client_id: Option<String>,
-    actor: &str,
-    now: i64,
-) -> Result<crate::storage::resources::Resource, RegistryError> {
-    use crate::oauth::audience as aud;
-    aud::validate_audience(audience, issuer).map_err(|m| field_error("audience", m))?;
-    let scopes = aud::validate_resource_scope(scope).map_err(|m| field_error("scope", m))?;
-    if let Some(id) = &introspection_client_id {
-        match clients::find(conn, id)? {
-            Some(c) if c.is_confidential() => {}
-            Some(_) => {
-                return Err(field_error(
-                    "introspection_client_id",
-                    format!("{id} is a public client; introspection needs a confidential one"),
-                )
-                .into())
-            }
-            None => {
-                return Err(
-                    field_error("introspection_client_id", format!("no client {id}")).into(),
-                )
-            }
-        }
-    }
-    let resource = crate::storage::resources::Resource {
-        audience: audience.to_string(),
-        scopes,
-        introspection_client_id,
-        created_at: now,
-    };
-    crate::storage::resources::insert(conn, &resource, actor)?;
-    Ok(resource)
 }
