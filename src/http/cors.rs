@@ -44,6 +44,15 @@ pub fn apply(res: &mut HttpResponse, origin: Option<&str>, allowed: bool) {
     }
 }
 
+/// Finishes the answer of an endpoint that identified a client (revocation, introspection,
+/// userinfo): `Vary: Origin` always, the origin allowed only when that client registered it.
+pub fn finish(origin: Option<&str>, answer: (HttpResponse, Vec<String>)) -> HttpResponse {
+    let (mut res, client_origins) = answer;
+    let allowed = client_allows(&client_origins, origin);
+    apply(&mut res, origin, allowed);
+    res
+}
+
 /// Answers an `OPTIONS` preflight: 204 with the CORS grant when some enabled client registers
 /// the origin, a plain 204 without it otherwise (the browser then blocks the real request).
 pub async fn preflight(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {

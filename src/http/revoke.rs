@@ -25,10 +25,7 @@ pub async fn revoke(
     // CORS (issue 6): `Vary: Origin` always; the origin is allowed only when the identified
     // client registered it.
     let origin = cors::origin(&req);
-    let (mut res, origins) = respond(state, req, params).await;
-    let allowed = cors::client_allows(&origins, origin.as_deref());
-    cors::apply(&mut res, origin.as_deref(), allowed);
-    res
+    cors::finish(origin.as_deref(), respond(state, req, params).await)
 }
 
 /// The answer, with the CORS origins of the identified client (empty otherwise).

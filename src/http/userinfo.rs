@@ -153,10 +153,7 @@ async fn answer(
     body: Option<crate::oauth::params::Params>,
 ) -> HttpResponse {
     let origin = cors::origin(&req);
-    let (mut res, origins) = respond(state, req, body).await;
-    let allowed = cors::client_allows(&origins, origin.as_deref());
-    cors::apply(&mut res, origin.as_deref(), allowed);
-    res
+    cors::finish(origin.as_deref(), respond(state, req, body).await)
 }
 
 async fn respond(
