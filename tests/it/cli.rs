@@ -292,6 +292,27 @@ fn a_database_in_a_read_only_folder_is_a_clear_error() {
     );
 }
 
+#[test]
+fn a_database_folder_that_cannot_be_created_is_a_clear_error() {
+    // Stageable even as root: the database's folder would have to be created inside a file.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("not-a-folder"), "x").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .current_dir(dir.path())
+        .arg("migrate")
+        .env("PORTCULLIS_DATABASE_URL", "sqlite://not-a-folder/db/p.db")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("database"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("not-a-folder")).unwrap(),
+        "x"
+    );
+}
+
 fn unsafe_is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .map(|s| {
