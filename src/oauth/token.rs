@@ -32,7 +32,7 @@ use crate::storage::codes::{self, CodeRow};
 use crate::storage::families::{self, FamilyRow};
 use crate::storage::refresh_tokens::{self, RefreshTokenRow};
 use crate::storage::resources::{self, Resource};
-use crate::storage::{consent_check, users, write_tx, Conn, StorageError};
+use crate::storage::{consent_check, sessions, users, write_tx, Conn, StorageError};
 
 /// Scopes that only make sense when a user authenticated; refused for client_credentials.
 const USER_ONLY_SCOPES: [&str; 2] = ["openid", "offline_access"];
@@ -563,6 +563,15 @@ fn refresh_token(
             // docs/decisions.md); their grants end through family revocation.
             if !client.row.skip_consent && !consent_check::exists(conn, user_id, client.id())? {
                 return Err(OAuthError::invalid_grant("the consent was revoked"));
+            }
+        }
+        // A family without offline_access lives as long as the SSO session it was granted in
+        // (OIDC Core §11): once that session has ended (logout, idle or absolute expiry), so
+        // has the grant.
+        if let (false, Some(session_hash)) = (family.offline, family.session_hash.as_deref()) {
+            let idle = ctx.settings.sessions.idle_ttl_seconds;
+            if sessions::find_live(conn, session_hash, now, idle)?.is_none() {
+                return Err(OAuthError::invalid_grant("the login session has ended"));
             }
         }
     }

@@ -471,6 +471,70 @@ async fn refresh_fails_once_the_grant_is_no_longer_active() {
 }
 
 #[actix_web::test]
+async fn a_family_without_offline_access_ends_with_its_login_session() {
+    let s = setup();
+    let svc = s.app.service().await;
+    let settings = s.app.state.settings.sessions.clone();
+    let session = |persistent| {
+        let new = portcullis::account::session::new_session(
+            &s.user,
+            persistent,
+            None,
+            None,
+            now(),
+            &settings,
+        );
+        s.app
+            .with_conn(|c| portcullis::storage::sessions::insert(c, &new.row));
+        new.row.session_hash
+    };
+    let issue = |scope: &str, hash: Vec<u8>| {
+        issue_code_in_session(
+            &s.app,
+            s.client.id(),
+            &s.user,
+            scope,
+            None,
+            now() + 60,
+            Some(hash),
+        )
+    };
+    let online = session(false);
+    let offline = session(false);
+    let bound = post_token(
+        &svc,
+        &s.exchange_body(&issue("api:read", online.clone())),
+        None,
+    )
+    .await;
+    let free = post_token(
+        &svc,
+        &s.exchange_body(&issue("api:read offline_access", offline.clone())),
+        None,
+    )
+    .await;
+    assert_eq!(bound.status, 200, "{}", bound.json);
+    assert_eq!(free.status, 200, "{}", free.json);
+    let bound = post_token(&svc, &s.refresh_body(&bound.str("refresh_token")), None).await;
+    assert_eq!(bound.status, 200, "the session is alive: {}", bound.json);
+
+    // Both sessions end (as when they expire and are cleaned up).
+    for hash in [&online, &offline] {
+        s.app
+            .with_conn(|c| portcullis::storage::sessions::delete(c, hash));
+    }
+    post_token(&svc, &s.refresh_body(&bound.str("refresh_token")), None)
+        .await
+        .assert_error(400, "invalid_grant");
+    let free = post_token(&svc, &s.refresh_body(&free.str("refresh_token")), None).await;
+    assert_eq!(
+        free.status, 200,
+        "offline_access outlives the session: {}",
+        free.json
+    );
+}
+
+#[actix_web::test]
 async fn refresh_tokens_expire_when_idle_and_at_the_family_end() {
     let s = setup_with(|c| {
         c.tokens.refresh_idle_ttl_seconds = 100;

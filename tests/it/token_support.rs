@@ -152,6 +152,19 @@ pub fn issue_code(
     nonce: Option<&str>,
     expires_at: i64,
 ) -> TestCode {
+    issue_code_in_session(app, client_id, user_id, scope, nonce, expires_at, None)
+}
+
+/// A code issued inside an SSO session (its refresh family is bound to that session).
+pub fn issue_code_in_session(
+    app: &TestApp,
+    client_id: &str,
+    user_id: &str,
+    scope: &str,
+    nonce: Option<&str>,
+    expires_at: i64,
+    session_hash: Option<Vec<u8>>,
+) -> TestCode {
     let code = PlainSecret::generate();
     let verifier = verifier();
     let family_id = prefixed_id::<16>("fam_");
@@ -160,7 +173,7 @@ pub fn issue_code(
         code_hash: code.hash().to_vec(),
         client_id: client_id.to_string(),
         user_id: user_id.to_string(),
-        session_hash: None,
+        session_hash,
         redirect_uri: REDIRECT.to_string(),
         scope: scope.to_string(),
         resource: None,
