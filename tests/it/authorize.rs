@@ -770,6 +770,49 @@ fn concurrent_failures_are_all_counted() {
         .is_none());
 }
 
+#[test]
+fn concurrent_failures_after_the_window_has_passed_are_all_counted() {
+    // The stale window is reset by exactly one of the racing failures; the others count on
+    // top of it (under READ COMMITTED a blind reset would overwrite their increments).
+    let app = TestApp::new();
+    let policy = Policy {
+        max_failures: 1000,
+        window: 900,
+        lockout: 900,
+    };
+    let old = now() - 10_000;
+    app.with_conn(|conn| throttle::record_failure(conn, "acct:x", old, policy));
+    let t = old + 901;
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let db = app.state.db.clone();
+            std::thread::spawn(move || {
+                for _ in 0..10 {
+                    db.run_blocking(|conn| throttle::record_failure(conn, "acct:x", t, policy))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for th in threads {
+        th.join().unwrap();
+    }
+    let at_limit = |max_failures| Policy {
+        max_failures,
+        ..policy
+    };
+    let locked = app.with_conn(|conn| throttle::record_failure(conn, "acct:x", t, at_limit(42)));
+    assert!(
+        !locked,
+        "the failure of the old window was not carried over"
+    );
+    let locked = app.with_conn(|conn| throttle::record_failure(conn, "acct:x", t, at_limit(42)));
+    assert!(
+        locked,
+        "40 concurrent failures in the new window were counted"
+    );
+}
+
 #[actix_web::test]
 async fn forms_without_a_valid_csrf_token_change_nothing() {
     let app = TestApp::new();
