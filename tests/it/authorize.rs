@@ -698,7 +698,10 @@ async fn wrong_passwords_get_a_generic_message_and_are_throttled() {
         )
         .await
     };
-    assert_eq!(unknown.status, 401);
+    // A 400 page, not a 401: a 401 must carry a WWW-Authenticate challenge (RFC 9110
+    // §15.5.2) and a login form has none.
+    assert_eq!(unknown.status, 400);
+    assert_eq!(unknown.header("www-authenticate"), "");
     assert!(unknown.body.contains("The email or password is incorrect."));
     for _ in 0..5 {
         let (e, p, c) = attempt("ivy@example.com", "wrong password");
