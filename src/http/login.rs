@@ -280,8 +280,11 @@ async fn login_failed(
     let status = match err {
         LoginError::Storage(e) => return storage_failure(e),
         LoginError::Throttled => StatusCode::TOO_MANY_REQUESTS,
-        LoginError::BadCredentials => StatusCode::UNAUTHORIZED,
-        LoginError::Invalid(_) | LoginError::Exists => StatusCode::BAD_REQUEST,
+        // Not 401: RFC 9110 §15.5.2 requires a 401 to carry a `WWW-Authenticate` challenge
+        // for the resource, and a login form has no HTTP authentication scheme to offer.
+        LoginError::BadCredentials | LoginError::Invalid(_) | LoginError::Exists => {
+            StatusCode::BAD_REQUEST
+        }
     };
     let res = login_page(state, status, key, return_to, email, Some(message)).await;
     with_csrf_cookie(res, state, key, new)

@@ -16,6 +16,7 @@ pub mod health;
 pub mod introspect;
 pub mod login;
 pub mod logout;
+pub mod methods;
 pub mod middleware;
 pub mod revoke;
 pub mod session;
@@ -48,6 +49,7 @@ pub fn build_app(
         .app_data(web::Data::new(state))
         .configure(configure)
         .wrap(middleware::security_headers(secure))
+        .wrap(actix_web::middleware::from_fn(methods::head_as_get))
         .wrap(actix_web::middleware::from_fn(middleware::request_log))
 }
 
@@ -72,6 +74,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     admin::configure(cfg);
     admin_console::configure(cfg);
     resource_routes(cfg);
+    methods::fallbacks(cfg);
 }
 
 /// Discovery, JWKS, introspection, revocation and userinfo.

@@ -20,6 +20,39 @@ use crate::oauth::redirect_uri;
 use crate::oauth::scope::Scope;
 use crate::storage::clients::{AppIdentity, Client};
 
+/// The authorization request parameters portcullis recognises (OAuth 2.1 §4.1.1, RFC 7636,
+/// OpenID Connect Core §3.1.2.1 and §6, and the app identity parameters): a repeated one is
+/// `invalid_request`. Any other parameter is ignored, even when repeated (OAuth 2.1 §3.1).
+/// `resource` is not listed: RFC 8707 §2 lets it repeat.
+pub const RECOGNIZED_PARAMS: [&str; 26] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "nonce",
+    "prompt",
+    "max_age",
+    "id_token_hint",
+    "login_hint",
+    "ui_locales",
+    "claims_locales",
+    "display",
+    "acr_values",
+    "claims",
+    "request",
+    "request_uri",
+    "registration",
+    "response_mode",
+    app_identity::PARAMS[0],
+    app_identity::PARAMS[1],
+    app_identity::PARAMS[2],
+    app_identity::PARAMS[3],
+    app_identity::PARAMS[4],
+];
+
 /// Why an authorization request was refused.
 #[derive(Debug)]
 pub enum Rejection {
@@ -250,9 +283,11 @@ pub fn validate(
             error,
         }))
     };
-    // OAuth 2.1 §3.1: "Request and response parameters MUST NOT be included more than once."
+    // OAuth 2.1 §3.1: "Request and response parameters defined by this specification MUST
+    // NOT be included more than once", and "The authorization server MUST ignore unrecognized
+    // request parameters": only the parameters we recognise are refused when repeated.
     // RFC 8707 §2: `resource` may be sent several times.
-    if let Some(name) = params.any_duplicate_except(&["resource"]) {
+    if let Some(name) = params.first_duplicate(&RECOGNIZED_PARAMS) {
         return fail(OAuthError::invalid_request(format!(
             "the {} parameter was sent more than once",
             short(name)

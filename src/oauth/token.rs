@@ -34,6 +34,28 @@ use crate::storage::refresh_tokens::{self, RefreshTokenRow};
 use crate::storage::resources::{self, Resource};
 use crate::storage::{consent_check, sessions, users, write_tx, Conn, StorageError};
 
+/// The token request parameters portcullis recognises (OAuth 2.1 §3.2.2, §4.1.3, §4.2.1,
+/// §4.3.1, RFC 7636, RFC 7523 client assertions, and the app identity parameters): a
+/// repeated one is `invalid_request`. Any other parameter is ignored, even when repeated.
+/// `resource` is not listed: RFC 8707 §2 lets it repeat.
+pub const RECOGNIZED_PARAMS: [&str; 15] = [
+    "grant_type",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "scope",
+    "client_id",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
+    app_identity::PARAMS[0],
+    app_identity::PARAMS[1],
+    app_identity::PARAMS[2],
+    app_identity::PARAMS[3],
+    app_identity::PARAMS[4],
+];
+
 /// Scopes that only make sense when a user authenticated; refused for client_credentials.
 const USER_ONLY_SCOPES: [&str; 2] = ["openid", "offline_access"];
 
@@ -114,9 +136,10 @@ fn run(
     now: i64,
     client_origins: &mut Vec<String>,
 ) -> Result<TokenResponse, OAuthError> {
-    // RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once."
-    // RFC 8707 §2: `resource` may be sent several times.
-    if let Some(name) = params.any_duplicate_except(&["resource"]) {
+    // OAuth 2.1 §3.2: "Request and response parameters defined by this specification MUST
+    // NOT be included more than once", and unrecognised parameters MUST be ignored: only the
+    // parameters we recognise are refused when repeated. RFC 8707 §2: `resource` may repeat.
+    if let Some(name) = params.first_duplicate(&RECOGNIZED_PARAMS) {
         let name: String = name.chars().take(64).collect();
         return Err(OAuthError::invalid_request(format!(
             "parameter {name} is repeated"

@@ -698,7 +698,10 @@ async fn wrong_passwords_get_a_generic_message_and_are_throttled() {
         )
         .await
     };
-    assert_eq!(unknown.status, 401);
+    // A 400 page, not a 401: a 401 must carry a WWW-Authenticate challenge (RFC 9110
+    // §15.5.2) and a login form has none.
+    assert_eq!(unknown.status, 400);
+    assert_eq!(unknown.header("www-authenticate"), "");
     assert!(unknown.body.contains("The email or password is incorrect."));
     for _ in 0..5 {
         let (e, p, c) = attempt("ivy@example.com", "wrong password");
@@ -768,6 +771,49 @@ fn concurrent_failures_are_all_counted() {
     assert!(app
         .with_conn(|conn| throttle::locked_until(conn, "ip:x", t + 901))
         .is_none());
+}
+
+#[test]
+fn concurrent_failures_after_the_window_has_passed_are_all_counted() {
+    // The stale window is reset by exactly one of the racing failures; the others count on
+    // top of it (under READ COMMITTED a blind reset would overwrite their increments).
+    let app = TestApp::new();
+    let policy = Policy {
+        max_failures: 1000,
+        window: 900,
+        lockout: 900,
+    };
+    let old = now() - 10_000;
+    app.with_conn(|conn| throttle::record_failure(conn, "acct:x", old, policy));
+    let t = old + 901;
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let db = app.state.db.clone();
+            std::thread::spawn(move || {
+                for _ in 0..10 {
+                    db.run_blocking(|conn| throttle::record_failure(conn, "acct:x", t, policy))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for th in threads {
+        th.join().unwrap();
+    }
+    let at_limit = |max_failures| Policy {
+        max_failures,
+        ..policy
+    };
+    let locked = app.with_conn(|conn| throttle::record_failure(conn, "acct:x", t, at_limit(42)));
+    assert!(
+        !locked,
+        "the failure of the old window was not carried over"
+    );
+    let locked = app.with_conn(|conn| throttle::record_failure(conn, "acct:x", t, at_limit(42)));
+    assert!(
+        locked,
+        "40 concurrent failures in the new window were counted"
+    );
 }
 
 #[actix_web::test]

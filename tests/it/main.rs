@@ -9,6 +9,7 @@ mod app_to_app;
 mod authorize;
 mod cli;
 mod cli_admin;
+mod conformance;
 mod cors_endpoints;
 mod flow_support;
 mod health;
