@@ -13,6 +13,7 @@ pub mod codes;
 pub mod consent_check;
 pub mod consents;
 pub mod families;
+mod fixed;
 pub mod refresh_tokens;
 pub mod resources;
 pub mod schema;
