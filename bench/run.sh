@@ -12,7 +12,7 @@
 #
 # Environment: BENCH_DURATION (seconds per run, 15), BENCH_RUNS (runs per row, 3),
 # BENCH_CONNECTIONS (64), BENCH_PORT (18080), PG_PORT (PostgreSQL, 54335), BENCH_NO_BUILD=1
-# (use the existing target/release/portcullis).
+# (use the existing target/release/portcullis), BENCH_BIN (another server binary, to compare builds).
 #
 # Method (issue 9): one-core mode pins the server to core 1 with one worker and wrk to core 0
 # (`wrk -t1 -c64 -d15s --latency`); two-core mode runs the server with two workers unpinned.
@@ -22,7 +22,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 LUA_DIR="$ROOT/bench/lua"
-BIN="$ROOT/target/release/portcullis"
+BIN="${BENCH_BIN:-$ROOT/target/release/portcullis}"
 SEED="$ROOT/target/release/examples/bench_seed"
 
 QUICK=0
@@ -57,13 +57,27 @@ NCPU="$(nproc)"
 # A row is a function `row_NAME`, called before each run: it prepares what the run consumes
 # and sets LUA (a script in bench/lua/) and URL_PATH. Add a row by writing the function and
 # appending its name to ROWS (SQLite) and, if it applies, PG_ROWS.
-ROWS=(client_credentials refresh_rotation)
-PG_ROWS=(client_credentials refresh_rotation)
+ROWS=(client_credentials authorization_code_flow refresh_rotation introspection jwks discovery)
+PG_ROWS=(client_credentials authorization_code_flow refresh_rotation introspection)
 
+# COUNT is what a run counts: `requests` (wrk's count), or `flows` for rows where one unit of
+# work is several requests (the Lua script counts them).
 row_client_credentials() {
   export BENCH_BASIC="$CC_BASIC"
   LUA=client_credentials.lua
   URL_PATH=/token
+  COUNT=requests
+}
+
+# Row 2: /authorize with the session cookie, then /token with the PKCE verifier; the session
+# and the remembered consent were seeded once through the library (seed_session).
+row_authorization_code_flow() {
+  export BENCH_BASIC="$RT_BASIC" BENCH_CLIENT_ID="$RT_ID" BENCH_REDIRECT="$RT_REDIRECT"
+  export BENCH_SCOPE="$RT_SCOPE" BENCH_COOKIE="$SESSION_COOKIE"
+  export BENCH_VERIFIER="$FLOW_VERIFIER" BENCH_CHALLENGE="$FLOW_CHALLENGE"
+  LUA=authorization_code_flow.lua
+  URL_PATH=/authorize
+  COUNT=flows
 }
 
 # Each run needs refresh tokens nobody has used: four per connection, redeemed from codes by
@@ -71,9 +85,35 @@ row_client_credentials() {
 row_refresh_rotation() {
   export BENCH_BASIC="$RT_BASIC"
   export BENCH_TOKENS="$WORK/refresh_tokens"
-  "$SEED" "$RT_ID" "$RT_SECRET" $((CONNECTIONS * 4)) >"$BENCH_TOKENS"
+  "$SEED" refresh "$RT_ID" "$RT_SECRET" $((CONNECTIONS * 4)) >"$BENCH_TOKENS"
   LUA=refresh_rotation.lua
   URL_PATH=/token
+  COUNT=requests
+}
+
+# Row 4: a JWT access token minted for the web client, introspected by that client (Basic).
+row_introspection() {
+  export BENCH_BASIC="$RT_BASIC"
+  BENCH_ACCESS_TOKEN="$("$SEED" access "$RT_ID" "$RT_SECRET")"
+  export BENCH_ACCESS_TOKEN
+  LUA=introspection.lua
+  URL_PATH=/introspect
+  COUNT=requests
+}
+
+# Row 5: the pre-rendered documents.
+row_jwks() {
+  export BENCH_EXPECT='"keys"'
+  LUA=get.lua
+  URL_PATH=/jwks.json
+  COUNT=requests
+}
+
+row_discovery() {
+  export BENCH_EXPECT='"issuer"'
+  LUA=get.lua
+  URL_PATH=/.well-known/openid-configuration
+  COUNT=requests
 }
 
 # --- processes ----------------------------------------------------------------------------
@@ -149,6 +189,9 @@ status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
 json_field() { grep -o "\"$1\": *\"[^\"]*\"" | head -n1 | sed 's/.*: *"\(.*\)"/\1/'; }
 
+RT_REDIRECT=https://bench.example/cb
+RT_SCOPE=api:read
+
 register_clients() {
   local out
   out="$("$BIN" client create --name bench-service --type confidential \
@@ -156,11 +199,17 @@ register_clients() {
   CC_BASIC="Basic $(printf '%s:%s' "$(json_field client_id <<<"$out")" \
     "$(json_field client_secret <<<"$out")" | base64 -w0)"
   out="$("$BIN" client create --name bench-web --type confidential \
-    --redirect-uri https://bench.example/cb --grant authorization_code \
-    --grant refresh_token --scope "api:read" --json)"
+    --redirect-uri "$RT_REDIRECT" --grant authorization_code \
+    --grant refresh_token --scope "$RT_SCOPE" --json)"
   RT_ID="$(json_field client_id <<<"$out")"
   RT_SECRET="$(json_field client_secret <<<"$out")"
   RT_BASIC="Basic $(printf '%s:%s' "$RT_ID" "$RT_SECRET" | base64 -w0)"
+  # Row 2's user: a session and a remembered consent for the web client, and a PKCE pair.
+  local seeded
+  seeded="$("$SEED" session "$RT_ID" "$RT_SCOPE")"
+  SESSION_COOKIE="$(sed -n 1p <<<"$seeded")"
+  FLOW_VERIFIER="$(sed -n 2p <<<"$seeded")"
+  FLOW_CHALLENGE="$(sed -n 3p <<<"$seeded")"
 }
 
 # run_row MODE ROW: RUNS runs of one row, one line per run in $WORK/results.tsv.
@@ -175,15 +224,16 @@ run_row() {
     line="$(grep '^BENCH ' <<<"$out")" || { echo "$out" >&2; exit 1; }
     # shellcheck disable=SC2086
     local $(sed 's/^BENCH //' <<<"$line")
-    local cpu_s rps per_cpu
+    local cpu_s rps per_cpu count="$requests"
+    if [ "$COUNT" = flows ]; then count="$flows"; fi
     cpu_s="$(awk -v t=$((after - before)) -v hz="$CLK_TCK" 'BEGIN { printf "%.3f", t / hz }')"
-    rps="$(awk -v r="$requests" -v d="$duration_us" 'BEGIN { printf "%.0f", r / (d / 1e6) }')"
-    per_cpu="$(awk -v r="$requests" -v c="$cpu_s" 'BEGIN { printf "%.0f", (c > 0 ? r / c : 0) }')"
+    rps="$(awk -v r="$count" -v d="$duration_us" 'BEGIN { printf "%.0f", r / (d / 1e6) }')"
+    per_cpu="$(awk -v r="$count" -v c="$cpu_s" 'BEGIN { printf "%.0f", (c > 0 ? r / c : 0) }')"
     local errors=$((non2xx + sockerr + bad + dry))
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$row" "$rps" "$p50_us" "$p99_us" \
-      "$per_cpu" "$errors" "$requests" >>"$WORK/results.tsv"
-    printf '  %-10s %-20s run %d: %6s req/s  p50 %5.2f ms  p99 %6.2f ms  %6s req/CPU-s  errors %s\n' \
-      "$mode" "$row" "$i" "$rps" "$(awk -v u="$p50_us" 'BEGIN{print u/1000}')" \
+      "$per_cpu" "$errors" "$count" >>"$WORK/results.tsv"
+    printf '  %-10s %-24s run %d: %6s %s/s  p50 %5.2f ms  p99 %6.2f ms  %6s req/CPU-s  errors %s\n' \
+      "$mode" "$row" "$i" "$rps" "$([ "$COUNT" = flows ] && echo flows || echo req)" "$(awk -v u="$p50_us" 'BEGIN{print u/1000}')" \
       "$(awk -v u="$p99_us" 'BEGIN{print u/1000}')" "$per_cpu" "$errors"
     if [ "$errors" != 0 ]; then
       echo "  !!! $row: $errors failed requests (non-2xx $non2xx, socket $sockerr," \
@@ -238,9 +288,11 @@ print_table() {
     "$NCPU cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'))"
   echo "median (min-max) over the runs; latency in ms"
   echo
-  printf '| %-9s | %-20s | %-22s | %-6s | %-20s | %-24s | %-6s |\n' mode row "req/s" p50 p99 \
+  echo "(authorization_code_flow counts flows: /authorize + /token; latency is per request)"
+  echo
+  printf '| %-9s | %-24s | %-22s | %-6s | %-20s | %-24s | %-6s |\n' mode row "req/s" p50 p99 \
     "req per CPU-second" errors
-  printf '|%s|%s|%s|%s|%s|%s|%s|\n' ----------- ---------------------- \
+  printf '|%s|%s|%s|%s|%s|%s|%s|\n' ----------- -------------------------- \
     ------------------------ -------- ---------------------- -------------------------- --------
   awk -F'\t' '
     function stats(list,   n, a, i, j, t) {
@@ -256,7 +308,7 @@ print_table() {
         key = order[i]; split(key, km, "\t")
         split(stats(rps[key]), r, " "); split(stats(p50[key]), a, " ")
         split(stats(p99[key]), b, " "); split(stats(cpu[key]), c, " ")
-        printf "| %-9s | %-20s | %6d (%6d-%6d) | %6.2f | %6.2f (%5.2f-%5.2f) | %7d (%7d-%7d) | %-6s |\n",
+        printf "| %-9s | %-24s | %6d (%6d-%6d) | %6.2f | %6.2f (%5.2f-%5.2f) | %7d (%7d-%7d) | %-6s |\n",
           km[1], km[2], r[1], r[2], r[3], a[1] / 1000, b[1] / 1000, b[2] / 1000, b[3] / 1000,
           c[1], c[2], c[3], (err[key] ? err[key] " !!!" : "0")
       }

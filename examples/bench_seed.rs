@@ -1,44 +1,114 @@
-//! Benchmark fixture (not part of the server): seeds refresh tokens for `bench/run.sh` without
-//! going through /authorize, which the refresh-rotation row does not measure.
+//! Benchmark fixture (not part of the server): seeds what `bench/run.sh` consumes, through the
+//! library, without going through the endpoints a row does not measure.
 //!
-//! Usage: `bench_seed CLIENT_ID CLIENT_SECRET N` with the server's `PORTCULLIS_*` settings in
-//! the environment. It opens the same database through the library, creates one enabled user
-//! who consented to the client, stores N authorization codes with known PKCE verifiers as
-//! /authorize would, redeems each one through the real token exchange (client authentication,
-//! PKCE, the same transaction), and prints the N refresh tokens, one per line.
+//! With the server's `PORTCULLIS_*` settings in the environment it opens the same database and:
+//!
+//! - `bench_seed refresh CLIENT_ID CLIENT_SECRET N`: creates one enabled user who consented to
+//!   the client, stores N authorization codes with known PKCE verifiers as /authorize would,
+//!   redeems each through the real token exchange (client authentication, PKCE, the same
+//!   transaction), and prints the N refresh tokens, one per line;
+//! - `bench_seed access CLIENT_ID CLIENT_SECRET`: the same with one code, printing its access
+//!   token (a JWT) instead;
+//! - `bench_seed session CLIENT_ID SCOPE`: creates a user with a live SSO session and a
+//!   remembered consent to SCOPE for the client, and prints three lines: the session cookie's
+//!   value, a PKCE verifier and its S256 challenge.
 
 use base64::Engine;
-use diesel::prelude::*;
+use portcullis::account::session::new_session;
 use portcullis::account::users::new_user;
 use portcullis::config::Settings;
 use portcullis::crypto::secrets::{prefixed_id, PlainSecret};
 use portcullis::oauth::params::Params;
 use portcullis::oauth::pkce;
-use portcullis::oauth::token::{self, TokenContext};
+use portcullis::oauth::token::{self, TokenContext, TokenResponse};
 use portcullis::storage::codes::{self, CodeRow};
-use portcullis::storage::schema::consents;
-use portcullis::storage::{now, users, write_tx, StorageError};
+use portcullis::storage::users::UserRow;
+use portcullis::storage::{consents, now, sessions, users, Conn, StorageError};
 use portcullis::AppState;
 
 const REDIRECT: &str = "https://bench.example/cb";
 const SCOPE: &str = "api:read";
+const USAGE: &str = "usage: bench_seed refresh CLIENT_ID CLIENT_SECRET N \
+                     | access CLIENT_ID CLIENT_SECRET | session CLIENT_ID SCOPE";
 
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [client_id, secret, n] = args.as_slice() else {
-        return Err("usage: bench_seed CLIENT_ID CLIENT_SECRET N".into());
-    };
-    let n: usize = n.parse().map_err(|_| "N must be a number")?;
     let settings = Settings::load(None).map_err(|e| e.to_string())?;
     let state = AppState::init(settings).map_err(|e| e.to_string())?;
-    let at = now();
+    let lines = match args.as_slice() {
+        [cmd, client_id, secret, n] if cmd == "refresh" => {
+            let n: usize = n.parse().map_err(|_| "N must be a number")?;
+            exchanges(&state, client_id, secret, n)?
+                .into_iter()
+                .map(|r| r.refresh_token.ok_or("no refresh token issued"))
+                .collect::<Result<Vec<_>, _>>()?
+        }
+        [cmd, client_id, secret] if cmd == "access" => exchanges(&state, client_id, secret, 1)?
+            .into_iter()
+            .map(|r| r.access_token)
+            .collect(),
+        [cmd, client_id, scope] if cmd == "session" => session(&state, client_id, scope)?,
+        _ => return Err(USAGE.into()),
+    };
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// A new enabled user who consented to `scope` for the client.
+fn consenting_user(
+    conn: &mut Conn,
+    client_id: &str,
+    scope: &str,
+    at: i64,
+) -> Result<UserRow, StorageError> {
     let user = new_user(
         &format!("{}@bench.example", prefixed_id::<6>("u")),
         "correct horse battery staple",
         false,
         at,
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| StorageError::Other(e.to_string()))?;
+    users::insert(conn, &user)?;
+    consents::upsert(conn, &user.user_id, client_id, scope, at)?;
+    Ok(user)
+}
+
+fn session(state: &AppState, client_id: &str, scope: &str) -> Result<Vec<String>, String> {
+    let at = now();
+    let verifier = PlainSecret::generate();
+    let cookie = state
+        .db
+        .run_blocking(|conn| {
+            let user = consenting_user(conn, client_id, scope, at)?;
+            let session = new_session(
+                &user.user_id,
+                false,
+                None,
+                None,
+                at,
+                &state.settings.sessions,
+            );
+            sessions::insert(conn, &session.row)?;
+            Ok(session.cookie_value)
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(vec![
+        cookie.expose().to_string(),
+        verifier.expose().to_string(),
+        pkce::s256(verifier.expose()),
+    ])
+}
+
+/// N codes stored as /authorize would, each redeemed through the real token exchange.
+fn exchanges(
+    state: &AppState,
+    client_id: &str,
+    secret: &str,
+    n: usize,
+) -> Result<Vec<TokenResponse>, String> {
+    let at = now();
     let ctx = TokenContext {
         issuer: state.issuer.clone(),
         settings: state.settings.clone(),
@@ -49,23 +119,11 @@ fn main() -> Result<(), String> {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"))
     );
-    let tokens = state
+    state
         .db
         .run_blocking(|conn| {
-            users::insert(conn, &user)?;
-            write_tx(conn, |conn| -> Result<(), StorageError> {
-                diesel::insert_into(consents::table)
-                    .values((
-                        consents::user_id.eq(&user.user_id),
-                        consents::client_id.eq(client_id),
-                        consents::scope.eq(SCOPE),
-                        consents::created_at.eq(at),
-                        consents::updated_at.eq(at),
-                    ))
-                    .execute(conn)?;
-                Ok(())
-            })?;
-            let mut tokens = Vec::with_capacity(n);
+            let user = consenting_user(conn, client_id, SCOPE, at)?;
+            let mut out = Vec::with_capacity(n);
             for _ in 0..n {
                 let code = PlainSecret::generate();
                 let verifier = PlainSecret::generate();
@@ -73,7 +131,7 @@ fn main() -> Result<(), String> {
                     conn,
                     &CodeRow {
                         code_hash: code.hash().to_vec(),
-                        client_id: client_id.clone(),
+                        client_id: client_id.to_string(),
                         user_id: user.user_id.clone(),
                         session_hash: None,
                         redirect_uri: REDIRECT.into(),
@@ -98,19 +156,13 @@ fn main() -> Result<(), String> {
                 let params =
                     Params::parse(&body).map_err(|e| StorageError::Other(format!("{e:?}")))?;
                 let exchange = token::exchange(conn, &params, Some(&basic), &ctx, now());
-                let response = exchange
-                    .result
-                    .map_err(|e| StorageError::Other(format!("exchange refused: {e:?}")))?;
-                let refresh = response
-                    .refresh_token
-                    .ok_or_else(|| StorageError::Other("no refresh token issued".into()))?;
-                tokens.push(refresh);
+                out.push(
+                    exchange
+                        .result
+                        .map_err(|e| StorageError::Other(format!("exchange refused: {e:?}")))?,
+                );
             }
-            Ok(tokens)
+            Ok(out)
         })
-        .map_err(|e| e.to_string())?;
-    for t in tokens {
-        println!("{t}");
-    }
-    Ok(())
+        .map_err(|e| e.to_string())
 }

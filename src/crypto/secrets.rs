@@ -101,8 +101,11 @@ pub fn prefixed_id<const N: usize>(prefix: &str) -> String {
     let bytes = random_bytes::<N>();
     let mut out = String::with_capacity(prefix.len() + 2 * N);
     out.push_str(prefix);
+    // No `format!` per byte: ids are minted on every request (jti, request id).
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     for b in bytes {
-        out.push_str(&format!("{b:02x}"));
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 0x0f)] as char);
     }
     out
 }

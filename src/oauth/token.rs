@@ -528,8 +528,9 @@ fn refresh_token(
     let requested = params.get("scope").map(Scope::parse).transpose()?;
     let token_hash = PlainSecret::from_presented(presented).hash();
     let bad_token = || OAuthError::invalid_grant("the refresh token is invalid or expired");
-    let token = refresh_tokens::find(conn, token_hash.as_bytes())?.ok_or_else(bad_token)?;
-    let family = families::find(conn, &token.family_id)?.ok_or_else(bad_token)?;
+    // One statement for the token and its family (a token never exists without one).
+    let (token, family) =
+        refresh_tokens::find_with_family(conn, token_hash.as_bytes())?.ok_or_else(bad_token)?;
     // OAuth 2.1 §4.3.1: the refresh token is bound to the client it was issued to.
     if family.client_id != client.id() {
         return Err(bad_token().with_source("refresh token of another client"));
@@ -579,12 +580,14 @@ fn refresh_token(
         }
         // OAuth 2.1 §4.3.1: the grant must still be active.
         if let Some(user_id) = &family.user_id {
-            if !users::find(conn, user_id)?.is_some_and(|u| u.enabled) {
+            // The user's `enabled` flag and the consent row in one statement.
+            let grant = consent_check::grant_state(conn, user_id, client.id())?;
+            if !grant.is_some_and(|g| g.user_enabled) {
                 return Err(OAuthError::invalid_grant("the user account is disabled"));
             }
             // First-party clients that skip consent have no consent row (see
             // docs/decisions.md); their grants end through family revocation.
-            if !client.row.skip_consent && !consent_check::exists(conn, user_id, client.id())? {
+            if !client.row.skip_consent && !grant.is_some_and(|g| g.consented) {
                 return Err(OAuthError::invalid_grant("the consent was revoked"));
             }
         }
@@ -615,16 +618,16 @@ fn refresh_token(
                 now,
             )?));
         }
-        // Lost, or presented again: read the row as the winner left it.
-        let current = refresh_tokens::find(conn, token_hash.as_bytes())?;
-        let Some(current) = current.filter(|t| t.revoked_at.is_none()) else {
+        // Lost, or presented again: read the row and its family as the winner left them.
+        let current = refresh_tokens::find_with_family(conn, token_hash.as_bytes())?;
+        let Some((current, current_family)) = current.filter(|(t, _)| t.revoked_at.is_none())
+        else {
             return Ok(Written::Refused(
                 bad_token().with_source("refresh token revoked"),
             ));
         };
         let used_at = current.used_at.unwrap_or(now);
-        let family_live = families::find(conn, &family.family_id)?
-            .is_some_and(|f| f.revoked_at.is_none() && now < f.expires_at);
+        let family_live = current_family.revoked_at.is_none() && now < current_family.expires_at;
         // Two tabs racing is the benign case of reuse: within the grace period the same
         // client gets a fresh pair in the same family (the client was checked above).
         if grace > 0 && now - used_at <= grace && family_live {

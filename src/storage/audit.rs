@@ -20,10 +20,20 @@ pub struct AuditEvent {
     pub detail: String,
 }
 
+/// `evt_` + the current time in nanoseconds (16 hex digits) + 64 random bits: ids sort in the
+/// order events happened, also within one second, so "newest first" is stable.
+fn time_ordered_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    format!("evt_{nanos:016x}{}", prefixed_id::<8>(""))
+}
+
 impl AuditEvent {
     pub fn new(event: &str, now: i64) -> Self {
         Self {
-            event_id: prefixed_id::<16>("evt_"),
+            event_id: time_ordered_id(),
             occurred_at: now,
             event: event.to_string(),
             actor: None,

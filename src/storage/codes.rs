@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use crate::storage::fixed::MarkCodeUsed;
 use crate::storage::schema::authorization_codes;
 use crate::storage::{Conn, StorageError};
 
@@ -51,12 +52,6 @@ pub fn find(conn: &mut Conn, code_hash: &[u8]) -> Result<Option<CodeRow>, Storag
 /// Marks the code used if nobody has. Returns whether this call won: a conditional update, so
 /// that of two concurrent redemptions exactly one succeeds (OAuth 2.1 §4.1.3).
 pub fn mark_used(conn: &mut Conn, code_hash: &[u8], now: i64) -> Result<bool, StorageError> {
-    let n = diesel::update(
-        authorization_codes::table
-            .filter(authorization_codes::code_hash.eq(code_hash))
-            .filter(authorization_codes::used_at.is_null()),
-    )
-    .set(authorization_codes::used_at.eq(now))
-    .execute(conn)?;
+    let n = MarkCodeUsed { code_hash, now }.execute(conn)?;
     Ok(n == 1)
 }

@@ -4,6 +4,7 @@
 
 use diesel::prelude::*;
 
+use crate::storage::fixed::RecordAccessToken;
 use crate::storage::schema::{refresh_families, refresh_tokens, revoked_access_tokens};
 use crate::storage::{Conn, StorageError};
 
@@ -51,12 +52,12 @@ pub fn record_access_token(
     jti: &str,
     expires_at: i64,
 ) -> Result<(), StorageError> {
-    diesel::update(refresh_families::table.find(family_id))
-        .set((
-            refresh_families::last_access_jti.eq(jti),
-            refresh_families::last_access_expires_at.eq(expires_at),
-        ))
-        .execute(conn)?;
+    RecordAccessToken {
+        family_id,
+        jti,
+        expires_at,
+    }
+    .execute(conn)?;
     Ok(())
 }
 

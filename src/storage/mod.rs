@@ -13,6 +13,7 @@ pub mod codes;
 pub mod consent_check;
 pub mod consents;
 pub mod families;
+mod fixed;
 pub mod refresh_tokens;
 pub mod resources;
 pub mod schema;
@@ -106,12 +107,13 @@ impl ManageConnection for ConnectionManager {
             DatabaseTarget::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&Self::sqlite_url(path))
                     .map_err(r2d2::Error::ConnectionError)?;
-                // WAL lets readers run beside the one writer; NORMAL is durable in WAL mode
-                // except for the last transactions before a power loss; busy_timeout makes
-                // writers queue instead of failing at once.
+                // NORMAL is durable in WAL mode except for the last transactions before a power
+                // loss; busy_timeout makes writers queue instead of failing at once. WAL itself
+                // is set once, in `Db::open` (it is stored in the file, and switching to it
+                // while another connection is open fails with "database is locked").
                 conn.batch_execute(&format!(
-                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                    "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON;",
                     self.busy_timeout_ms
                 ))
                 .map_err(r2d2::Error::QueryError)?;
@@ -155,6 +157,7 @@ impl Db {
         let backend = match target {
             DatabaseTarget::Sqlite(path) => {
                 prepare_sqlite_dir(path)?;
+                enable_wal(path, settings.sqlite_busy_timeout_ms)?;
                 Backend::Sqlite
             }
             DatabaseTarget::Postgres(_) => Backend::Postgres,
@@ -252,6 +255,17 @@ pub fn migrate(conn: &mut Conn) -> Result<usize, StorageError> {
         }
     };
     Ok(applied)
+}
+
+/// Puts the SQLite file in WAL mode (readers run beside the one writer) before any pooled
+/// connection exists. The mode is persistent, so this is a no-op on later starts.
+fn enable_wal(path: &Path, busy_timeout_ms: u32) -> Result<(), String> {
+    let mut conn = SqliteConnection::establish(&ConnectionManager::sqlite_url(path))
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    conn.batch_execute(&format!(
+        "PRAGMA busy_timeout = {busy_timeout_ms}; PRAGMA journal_mode = WAL;"
+    ))
+    .map_err(|e| format!("cannot use {}: {e}", path.display()))
 }
 
 fn prepare_sqlite_dir(path: &Path) -> Result<(), String> {

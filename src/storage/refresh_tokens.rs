@@ -5,6 +5,7 @@
 use diesel::prelude::*;
 
 use crate::storage::families::FamilyRow;
+use crate::storage::fixed::MarkRefreshUsed;
 use crate::storage::schema::{refresh_families, refresh_tokens};
 use crate::storage::{Conn, StorageError};
 
@@ -54,14 +55,7 @@ pub fn find(conn: &mut Conn, token_hash: &[u8]) -> Result<Option<RefreshTokenRow
 /// conditional update, so that of two concurrent refreshes only one may win (RFC 9700 §4.14.2,
 /// refresh-token rotation).
 pub fn mark_used(conn: &mut Conn, token_hash: &[u8], now: i64) -> Result<bool, StorageError> {
-    let n = diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::token_hash.eq(token_hash))
-            .filter(refresh_tokens::used_at.is_null())
-            .filter(refresh_tokens::revoked_at.is_null()),
-    )
-    .set(refresh_tokens::used_at.eq(now))
-    .execute(conn)?;
+    let n = MarkRefreshUsed { token_hash, now }.execute(conn)?;
     Ok(n == 1)
 }
 
