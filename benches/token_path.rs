@@ -1,5 +1,6 @@
 //! Micro-benchmarks of the token path (issue 9, row 6): PKCE verification, JWT signing and
-//! verification, client authentication, and the refresh rotation on a real SQLite database.
+//! verification, client authentication, the authorization request validation, and the
+//! refresh rotation on a real SQLite database.
 //! `cargo bench`; see docs/benchmarks.md.
 
 use std::hint::black_box;
@@ -134,6 +135,24 @@ fn bench_client_auth(c: &mut Criterion) {
         b.iter(|| {
             let presented = client_auth::extract(Some(black_box(&header)), &params).expect("ok");
             client_auth::authenticate(&presented, Some(&client), now()).expect("ok")
+        })
+    });
+    // The authorization request validation of /authorize with the client already loaded
+    // (oauth::authorize::validate: redirect URI, response type, PKCE, scope, state).
+    let verifier = PlainSecret::generate();
+    let query = format!(
+        "response_type=code&client_id={}&redirect_uri=https%3A%2F%2Fbench.example%2Fcb\
+         &scope=api%3Aread&state=s1&code_challenge={}&code_challenge_method=S256",
+        client.id(),
+        pkce::s256(verifier.expose())
+    );
+    c.bench_function("authorize_validate", |b| {
+        b.iter(|| {
+            let params = Params::parse(black_box(&query)).expect("params");
+            portcullis::oauth::authorize::validate(&params, Some(&client), &[])
+                .map(|_| ())
+                .map_err(|_| ())
+                .expect("valid")
         })
     });
     c.bench_function("client_lookup_sqlite", |b| {
