@@ -5,7 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::http::admin_console::implausible;
 use crate::http::admin_console::{
-    console_page, message, no_client, plausible_id, presented, read_form, run, Admin, Csrf,
+    client_form, console_page, message, no_client, plausible_id, presented, read_form, run, Admin,
+    Csrf,
 };
 use crate::http::session::see_other;
 use crate::oauth::params::Params;
@@ -317,12 +318,8 @@ pub async fn update(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let id = path.into_inner();
-    if !plausible_id(&id) {
-        return implausible();
-    }
-    let form = match read_form(&req, &mut payload).await {
-        Ok(form) => form,
+    let (id, form) = match client_form(&req, &mut payload, path).await {
+        Ok(read) => read,
         Err(res) => return res,
     };
     let input = ClientForm::read(&form);
@@ -364,12 +361,8 @@ pub async fn set_enabled(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let id = path.into_inner();
-    if !plausible_id(&id) {
-        return implausible();
-    }
-    let form = match read_form(&req, &mut payload).await {
-        Ok(form) => form,
+    let (id, form) = match client_form(&req, &mut payload, path).await {
+        Ok(read) => read,
         Err(res) => return res,
     };
     let enabled = match form.get("enabled") {
@@ -450,12 +443,8 @@ pub async fn delete(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let id = path.into_inner();
-    if !plausible_id(&id) {
-        return implausible();
-    }
-    let form = match read_form(&req, &mut payload).await {
-        Ok(form) => form,
+    let (id, form) = match client_form(&req, &mut payload, path).await {
+        Ok(read) => read,
         Err(res) => return res,
     };
     let confirmed = form.get("confirm") == Some("yes");

@@ -6,7 +6,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::http::admin_console::clients::{change, Change};
 use crate::http::admin_console::{
-    console_page, implausible, no_client, plausible_id, presented, read_form, run, Admin, Csrf,
+    client_form, console_page, implausible, no_client, plausible_id, presented, read_form, run,
+    Admin, Csrf,
 };
 use crate::http::session::see_other;
 use crate::oauth::app_identity::IdentitySpec;
@@ -81,12 +82,8 @@ pub async fn add(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let id = path.into_inner();
-    if !plausible_id(&id) {
-        return implausible();
-    }
-    let form = match read_form(&req, &mut payload).await {
-        Ok(form) => form,
+    let (id, form) = match client_form(&req, &mut payload, path).await {
+        Ok(read) => read,
         Err(res) => return res,
     };
     let text = |name: &str| form.get(name).unwrap_or_default().to_string();

@@ -206,6 +206,20 @@ pub async fn read_form(
     }
 }
 
+/// A form posted to one client's page: the path's client id (an implausible one is answered
+/// 404 without a lookup) and the parsed form.
+pub async fn client_form(
+    req: &HttpRequest,
+    payload: &mut web::Payload,
+    path: web::Path<String>,
+) -> Result<(String, Params), HttpResponse> {
+    let id = path.into_inner();
+    if !plausible_id(&id) {
+        return Err(implausible());
+    }
+    Ok((id, read_form(req, payload).await?))
+}
+
 /// The CSRF token a form carried.
 pub fn presented(form: &Params) -> Csrf {
     Csrf::Presented(form.get("csrf_token").map(str::to_string))

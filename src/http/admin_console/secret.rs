@@ -6,9 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::http::admin_console::clients::{change, Change};
-use crate::http::admin_console::{
-    console_page, implausible, message, no_client, plausible_id, presented, read_form, run,
-};
+use crate::http::admin_console::{client_form, console_page, message, no_client, presented, run};
 use crate::registry;
 use crate::storage::clients as client_rows;
 use crate::web::admin::SecretPage;
@@ -21,12 +19,8 @@ pub async fn rotate(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let id = path.into_inner();
-    if !plausible_id(&id) {
-        return implausible();
-    }
-    let form = match read_form(&req, &mut payload).await {
-        Ok(form) => form,
+    let (id, form) = match client_form(&req, &mut payload, path).await {
+        Ok(read) => read,
         Err(res) => return res,
     };
     // Absent means "at once"; anything else must be a number the registry accepts.
