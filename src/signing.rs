@@ -76,6 +76,7 @@ pub fn rotate(
     settings: &Settings,
     alg: Alg,
     immediately: bool,
+    actor: &str,
 ) -> Result<SigningKeyRow, StorageError> {
     let at = now();
     crate::storage::write_tx(conn, |conn| {
@@ -95,7 +96,16 @@ pub fn rotate(
             let delayed = at + activation_delay(settings);
             latest.map_or(delayed, |l| delayed.max(l + 1))
         };
-        insert_new_key(conn, master, alg, activates_at)
+        let row = insert_new_key(conn, master, alg, activates_at)?;
+        crate::storage::audit::record(
+            conn,
+            &crate::storage::audit::AuditEvent::new("signing_key_rotated", at)
+                .actor(actor)
+                .detail(serde_json::json!({
+                    "kid": row.kid, "alg": row.alg, "now": immediately,
+                })),
+        )?;
+        Ok(row)
     })
 }
 

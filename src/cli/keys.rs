@@ -57,7 +57,7 @@ pub fn run(settings: Settings, cmd: KeysCommand) -> Result<(), CliError> {
         } => {
             let alg = Alg::parse(&alg).ok_or_else(|| CliError::usage("--alg: ES256 or RS256"))?;
             let row = db.run_blocking(|conn| {
-                crate::signing::rotate(conn, &master, &settings, alg, at_once)
+                crate::signing::rotate(conn, &master, &settings, alg, at_once, "cli")
             })?;
             let view = KeyState {
                 kid: row.kid.clone(),

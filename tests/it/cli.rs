@@ -399,3 +399,33 @@ fn resource_commands_register_list_and_delete_audiences() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_key_rotation_from_the_command_line_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = portcullis(
+        dir.path(),
+        &["keys", "rotate", "--alg", "RS256", "--json"],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let key: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(key["state"], "pending");
+    let settings = portcullis::config::Settings {
+        database_url: format!(
+            "sqlite://{}",
+            dir.path().join("data/portcullis.db").display()
+        ),
+        ..portcullis::config::Settings::default()
+    };
+    let db = portcullis::open_database(&settings).unwrap();
+    let events = db
+        .run_blocking(|conn| portcullis::storage::audit::recent(conn, 10))
+        .unwrap();
+    let rotated = events
+        .iter()
+        .find(|e| e.event == "signing_key_rotated")
+        .expect("audited");
+    assert_eq!(rotated.actor.as_deref(), Some("cli"));
+    assert!(rotated.detail.contains(key["kid"].as_str().unwrap()));
+}

@@ -352,8 +352,9 @@ async fn a_rotated_key_is_published_at_once_and_signs_only_after_activation() {
         .clone();
     let old_token = sign(&app, &claims(&app, "cli_x", "usr_1", &[API], "api:read"));
 
-    let pending = app
-        .with_conn(|conn| portcullis::signing::rotate(conn, &master, &settings, Alg::ES256, false));
+    let pending = app.with_conn(|conn| {
+        portcullis::signing::rotate(conn, &master, &settings, Alg::ES256, false, "test")
+    });
     let set = app.with_conn(|conn| {
         portcullis::signing::load(conn, &master, &settings, now())
             .map_err(portcullis::storage::StorageError::Other)
@@ -1148,8 +1149,9 @@ async fn the_verifier_accepts_real_tokens_and_follows_a_key_rotation_through_the
     // refetches once; the old token still verifies.
     let old_token = sign(app, &good);
     let (master, settings) = (app.state.master.clone(), app.state.settings.clone());
-    let row = app
-        .with_conn(|conn| portcullis::signing::rotate(conn, &master, &settings, Alg::ES256, true));
+    let row = app.with_conn(|conn| {
+        portcullis::signing::rotate(conn, &master, &settings, Alg::ES256, true, "test")
+    });
     let set = app.with_conn(|conn| {
         portcullis::signing::load(conn, &master, &settings, row.activates_at.max(now()))
             .map_err(portcullis::storage::StorageError::Other)

@@ -8,7 +8,6 @@ use crate::http::admin::auth::{self, BearerToken};
 use crate::http::admin::errors::ApiError;
 use crate::http::admin::{json, read_object, BodyKind};
 use crate::signing::{self, KeyState};
-use crate::storage::audit::{self, AuditEvent};
 use crate::storage::{signing_keys, StorageError};
 use crate::AppState;
 
@@ -43,15 +42,7 @@ pub async fn rotate(
         fields.finish()?;
         let alg = Alg::parse(&alg)
             .ok_or_else(|| ApiError::invalid_field("alg", "alg: must be `ES256` or `RS256`"))?;
-        let row = signing::rotate(conn, &master, &settings, alg, immediately)?;
-        audit::record(
-            conn,
-            &AuditEvent::new("signing_key_rotated", at)
-                .actor(admin.actor())
-                .detail(serde_json::json!({
-                    "kid": row.kid, "alg": row.alg, "now": immediately,
-                })),
-        )?;
+        let row = signing::rotate(conn, &master, &settings, alg, immediately, &admin.actor())?;
         let set = signing::load(conn, &master, &settings, crate::storage::now())
             .map_err(StorageError::Other)?;
         let view = KeyState {
