@@ -54,6 +54,27 @@ fn reject(status: StatusCode, description: &'static str) -> FormRejection {
     }
 }
 
+/// The `Authorization` header of a request to a client-authenticated endpoint (token,
+/// introspection, revocation). One header at most (`invalid_request` otherwise); a value that
+/// is not visible ASCII is unreadable credentials (`invalid_client`), never "no credentials".
+pub fn client_authorization(req: &HttpRequest) -> Result<Option<String>, OAuthError> {
+    let mut values = req
+        .headers()
+        .get_all(actix_web::http::header::AUTHORIZATION);
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(OAuthError::invalid_request(
+            "more than one Authorization header",
+        ));
+    }
+    value
+        .to_str()
+        .map(|v| Some(v.to_string()))
+        .map_err(|_| OAuthError::invalid_client("the Authorization header is not readable"))
+}
+
 /// Whether the request declares a form body (parameters such as `charset=utf-8` allowed).
 pub fn is_form(req: &HttpRequest) -> bool {
     req.headers()

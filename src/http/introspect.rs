@@ -6,21 +6,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::crypto::secrets::SecretHash;
 use crate::http::cors;
 use crate::http::errors::oauth_json;
-use crate::http::form::OAuthForm;
+use crate::http::form::{client_authorization, OAuthForm};
 use crate::oauth::client_auth::{self, Presented};
 use crate::oauth::error::OAuthError;
 use crate::oauth::introspection::{self, Introspection, TokenRequest};
 use crate::storage::{clients, families, now, refresh_tokens, resources, Conn, StorageError};
 use crate::verify::token::{self, Expectations, KeyStore};
 use crate::AppState;
-
-/// The `Authorization` header as text, if any.
-pub(crate) fn authorization(req: &HttpRequest) -> Option<String> {
-    req.headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
 
 pub async fn introspect(
     state: web::Data<AppState>,
@@ -39,7 +31,11 @@ async fn respond(
     req: HttpRequest,
     params: crate::oauth::params::Params,
 ) -> (HttpResponse, Vec<String>) {
-    let presented = match client_auth::extract(authorization(&req).as_deref(), &params) {
+    let authorization = match client_authorization(&req) {
+        Ok(value) => value,
+        Err(err) => return (oauth_json(&err), Vec::new()),
+    };
+    let presented = match client_auth::extract(authorization.as_deref(), &params) {
         // RFC 7662 §2.1: the caller MUST be authorized, so that tokens cannot be scanned; a
         // public client's bare client_id authenticates nothing.
         Ok(Presented::None { .. }) => {

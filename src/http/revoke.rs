@@ -6,8 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::crypto::secrets::SecretHash;
 use crate::http::cors;
 use crate::http::errors::oauth_json;
-use crate::http::form::OAuthForm;
-use crate::http::introspect::authorization;
+use crate::http::form::{client_authorization, OAuthForm};
 use crate::oauth::client_auth::{self, Presented};
 use crate::oauth::error::OAuthError;
 use crate::oauth::introspection::{self, TokenRequest};
@@ -34,7 +33,11 @@ async fn respond(
     req: HttpRequest,
     params: crate::oauth::params::Params,
 ) -> (HttpResponse, Vec<String>) {
-    let presented = match client_auth::extract(authorization(&req).as_deref(), &params) {
+    let authorization = match client_authorization(&req) {
+        Ok(value) => value,
+        Err(err) => return (oauth_json(&err), Vec::new()),
+    };
+    let presented = match client_auth::extract(authorization.as_deref(), &params) {
         Ok(p) => p,
         Err(err) => return (oauth_json(&err), Vec::new()),
     };

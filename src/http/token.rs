@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::http::cors;
 use crate::http::errors::oauth_json;
-use crate::http::form::{FormRejection, OAuthForm};
+use crate::http::form::{client_authorization, FormRejection, OAuthForm};
 use crate::oauth;
 use crate::oauth::error::OAuthError;
 use crate::oauth::token::TokenContext;
@@ -29,20 +29,13 @@ pub async fn token(
             return res;
         }
     };
-    let authorization = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().map(str::to_string));
-    let authorization = match authorization {
-        Some(Err(_)) => {
-            let mut res = oauth_json(&OAuthError::invalid_client(
-                "the Authorization header is not readable",
-            ));
+    let authorization = match client_authorization(&req) {
+        Ok(value) => value,
+        Err(err) => {
+            let mut res = oauth_json(&err);
             cors::apply(&mut res, origin.as_deref(), false);
             return res;
         }
-        Some(Ok(v)) => Some(v),
-        None => None,
     };
     let ctx = TokenContext {
         issuer: state.issuer.clone(),

@@ -191,3 +191,38 @@ async fn a_method_an_endpoint_does_not_serve_is_405_with_allow() {
         );
     }
 }
+
+#[actix_web::test]
+async fn unreadable_or_repeated_authorization_headers_are_refused_at_every_client_endpoint() {
+    use actix_web::http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+
+    let app = TestApp::new();
+    let client = create_client(&app, confidential_spec());
+    let svc = app.service().await;
+    let unreadable = HeaderValue::from_bytes(b"Basic \xff\xfe").unwrap();
+    for (path, body) in [
+        ("/token", "grant_type=client_credentials"),
+        ("/introspect", "token=abc"),
+        // A body client_id must not turn unreadable credentials into a public-client request.
+        ("/revoke", "token=abc&client_id=cli_x"),
+    ] {
+        let req = test::TestRequest::post()
+            .uri(path)
+            .insert_header((CONTENT_TYPE, "application/x-www-form-urlencoded"))
+            .insert_header((AUTHORIZATION, unreadable.clone()))
+            .set_payload(body)
+            .to_request();
+        let reply = call(&svc, req).await;
+        reply.assert_error(401, "invalid_client");
+
+        let req = test::TestRequest::post()
+            .uri(path)
+            .insert_header((CONTENT_TYPE, "application/x-www-form-urlencoded"))
+            .append_header((AUTHORIZATION, client.basic()))
+            .append_header((AUTHORIZATION, client.basic()))
+            .set_payload(body)
+            .to_request();
+        let reply = call(&svc, req).await;
+        reply.assert_error(400, "invalid_request");
+    }
+}
