@@ -5,8 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::http::admin_console::implausible;
 use crate::http::admin_console::{
-    client_form, console_page, message, no_client, plausible_id, presented, read_form, run, Admin,
-    Csrf,
+    client_form, client_page, console_page, message, no_client, plausible_id, presented, read_form,
+    run, Admin, Csrf,
 };
 use crate::http::session::see_other;
 use crate::oauth::params::Params;
@@ -292,22 +292,10 @@ pub async fn edit_form(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let id = path.into_inner();
-    if !plausible_id(&id) {
-        return implausible();
-    }
-    let lookup = id.clone();
-    let found = run(&req, &state, Csrf::NotNeeded, move |conn, _, _| {
-        client_rows::find(conn, &lookup)
+    client_page(&req, &state, path, |admin, id, client| {
+        form_page(&admin, StatusCode::OK, id, ClientForm::of(&client), None)
     })
-    .await;
-    match found {
-        Ok((admin, Some(client))) => {
-            form_page(&admin, StatusCode::OK, &id, ClientForm::of(&client), None)
-        }
-        Ok((admin, None)) => no_client(&admin, &id),
-        Err(res) => res,
-    }
+    .await
 }
 
 /// `POST /admin/clients/{id}/edit`: replaces the client's settings (redirect URIs, scopes and
@@ -419,20 +407,10 @@ pub async fn confirm_delete(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let id = path.into_inner();
-    if !plausible_id(&id) {
-        return implausible();
-    }
-    let lookup = id.clone();
-    match run(&req, &state, Csrf::NotNeeded, move |conn, _, _| {
-        client_rows::find(conn, &lookup)
+    client_page(&req, &state, path, |admin, _, client| {
+        delete_page(admin, StatusCode::OK, &client)
     })
     .await
-    {
-        Ok((admin, Some(client))) => delete_page(admin, StatusCode::OK, &client),
-        Ok((admin, None)) => no_client(&admin, &id),
-        Err(res) => res,
-    }
 }
 
 /// `POST /admin/clients/{id}/delete`: deletes only with `confirm=yes` (sent by the

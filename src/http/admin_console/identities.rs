@@ -6,8 +6,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::http::admin_console::clients::{change, Change};
 use crate::http::admin_console::{
-    client_form, console_page, implausible, no_client, plausible_id, presented, read_form, run,
-    Admin, Csrf,
+    client_form, client_page, console_page, implausible, no_client, plausible_id, presented,
+    read_form, run, Admin,
 };
 use crate::http::session::see_other;
 use crate::oauth::app_identity::IdentitySpec;
@@ -49,30 +49,20 @@ pub async fn new_form(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> HttpResponse {
-    let id = path.into_inner();
-    if !plausible_id(&id) {
-        return implausible();
-    }
-    let lookup = id.clone();
-    match run(&req, &state, Csrf::NotNeeded, move |conn, _, _| {
-        client_rows::find(conn, &lookup)
-    })
-    .await
-    {
-        Ok((admin, Some(client))) => form_page(
+    client_page(&req, &state, path, |admin, id, client| {
+        form_page(
             admin,
             StatusCode::OK,
-            &id,
+            id,
             client.row.client_name,
             IdentityForm {
                 platform: "android".into(),
                 ..IdentityForm::default()
             },
             None,
-        ),
-        Ok((admin, None)) => no_client(&admin, &id),
-        Err(res) => res,
-    }
+        )
+    })
+    .await
 }
 
 /// `POST /admin/clients/{id}/app-identities`.

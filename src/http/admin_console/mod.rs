@@ -220,6 +220,30 @@ pub async fn client_form(
     Ok((id, read_form(req, payload).await?))
 }
 
+/// A page about one client (GET, no CSRF): the path's client id checked, the client loaded
+/// in the admin's `db.run`, `page` rendering it, or the "no such client" page.
+pub async fn client_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    path: web::Path<String>,
+    page: impl FnOnce(Admin, &str, crate::storage::clients::Client) -> HttpResponse,
+) -> HttpResponse {
+    let id = path.into_inner();
+    if !plausible_id(&id) {
+        return implausible();
+    }
+    let lookup = id.clone();
+    match run(req, state, Csrf::NotNeeded, move |conn, _, _| {
+        crate::storage::clients::find(conn, &lookup)
+    })
+    .await
+    {
+        Ok((admin, Some(client))) => page(admin, &id, client),
+        Ok((admin, None)) => no_client(&admin, &id),
+        Err(res) => res,
+    }
+}
+
 /// The CSRF token a form carried.
 pub fn presented(form: &Params) -> Csrf {
     Csrf::Presented(form.get("csrf_token").map(str::to_string))
