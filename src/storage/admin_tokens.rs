@@ -63,7 +63,7 @@ pub fn revoke(conn: &mut Conn, token_id: &str, now: i64) -> Result<(), StorageEr
     let exists: Option<String> = admin_tokens::table
         .find(token_id)
         .select(admin_tokens::token_id)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     if exists.is_none() {
         return Err(StorageError::NotFound);
@@ -91,7 +91,7 @@ pub fn check(conn: &mut Conn, hash: &SecretHash, now: i64) -> Result<TokenCheck,
             users::is_admin,
             users::enabled,
         ))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some((row, email, is_admin, enabled)) = found else {
         return Ok(TokenCheck::Invalid);

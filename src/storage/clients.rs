@@ -144,7 +144,7 @@ pub fn find(conn: &mut Conn, client_id: &str) -> Result<Option<Client>, StorageE
     let row = clients::table
         .find(client_id)
         .select(ClientRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     match row {
         Some(row) => Ok(Some(with_lists(conn, row)?)),
@@ -157,7 +157,7 @@ pub fn exists(conn: &mut Conn, client_id: &str) -> Result<bool, StorageError> {
     let found: Option<String> = clients::table
         .find(client_id)
         .select(clients::client_id)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(found.is_some())
 }
@@ -309,7 +309,7 @@ pub fn find_app_identity(
     let row: Option<AppIdentityRow> = client_app_identities::table
         .find(identity_id)
         .select(AppIdentityRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some(row) = row else {
         return Ok(None);

@@ -45,7 +45,7 @@ pub fn find(conn: &mut Conn, code_hash: &[u8]) -> Result<Option<CodeRow>, Storag
     Ok(authorization_codes::table
         .find(code_hash)
         .select(CodeRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -12,7 +12,7 @@ pub fn exists(conn: &mut Conn, user_id: &str, client_id: &str) -> Result<bool, S
     let found: Option<String> = consents::table
         .find((user_id, client_id))
         .select(consents::client_id)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(found.is_some())
 }
@@ -40,7 +40,7 @@ pub fn grant_state(
             users::enabled,
             diesel::dsl::exists(consents::table.find((user_id, client_id))),
         ))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(found.map(|(user_enabled, consented)| GrantState {
         user_enabled,

@@ -67,7 +67,7 @@ pub fn find(
         .filter(consents::user_id.eq(user_id))
         .filter(consents::client_id.eq(client_id))
         .select(ConsentRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

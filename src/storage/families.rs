@@ -40,7 +40,7 @@ pub fn find(conn: &mut Conn, family_id: &str) -> Result<Option<FamilyRow>, Stora
     Ok(refresh_families::table
         .find(family_id)
         .select(FamilyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -71,7 +71,7 @@ pub fn deny_access_token(
     let exists: Option<String> = revoked_access_tokens::table
         .find(jti)
         .select(revoked_access_tokens::jti)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     if exists.is_none() {
         diesel::insert_into(revoked_access_tokens::table)
@@ -90,7 +90,7 @@ pub fn access_token_revoked(conn: &mut Conn, jti: &str) -> Result<bool, StorageE
     let found: Option<String> = revoked_access_tokens::table
         .find(jti)
         .select(revoked_access_tokens::jti)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(found.is_some())
 }

@@ -47,7 +47,7 @@ pub fn find(conn: &mut Conn, token_hash: &[u8]) -> Result<Option<RefreshTokenRow
     Ok(refresh_tokens::table
         .find(token_hash)
         .select(RefreshTokenRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -68,6 +68,6 @@ pub fn find_with_family(
         .inner_join(refresh_families::table)
         .filter(refresh_tokens::token_hash.eq(token_hash))
         .select((RefreshTokenRow::as_select(), FamilyRow::as_select()))
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }

@@ -46,7 +46,7 @@ pub fn find_live(
         .filter(sessions::expires_at.gt(now))
         .filter(sessions::last_seen_at.gt(now.saturating_sub(idle_ttl)))
         .select(SessionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

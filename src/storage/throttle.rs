@@ -21,7 +21,7 @@ pub fn locked_until(conn: &mut Conn, key: &str, now: i64) -> Result<Option<i64>,
     let until: Option<Option<i64>> = login_throttle::table
         .find(key)
         .select(login_throttle::locked_until)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(until.flatten().filter(|t| *t > now))
 }
@@ -86,7 +86,7 @@ pub fn record_failure(
         let failures: i32 = login_throttle::table
             .find(key)
             .select(login_throttle::failures)
-            .first(conn)?;
+            .get_result(conn)?;
         if failures >= policy.max_failures {
             diesel::update(login_throttle::table.find(key))
                 .set((

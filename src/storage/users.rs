@@ -38,7 +38,7 @@ pub fn find_by_email(conn: &mut Conn, email: &str) -> Result<Option<UserRow>, St
     Ok(users::table
         .filter(users::email.eq(normalize_email(email)))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -46,7 +46,7 @@ pub fn find(conn: &mut Conn, user_id: &str) -> Result<Option<UserRow>, StorageEr
     Ok(users::table
         .find(user_id)
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
