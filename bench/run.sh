@@ -218,9 +218,16 @@ run_row() {
   for i in $(seq 1 "$RUNS"); do
     "row_$row"
     before="$(cpu_ticks)"
+    local attached=""
+    if [ -n "${BENCH_ATTACH:-}" ]; then
+      # A profiler attached to the server for this run: {pid} is replaced by its PID.
+      sh -c "${BENCH_ATTACH//\{pid\}/$SERVER_PID}" &
+      attached=$!
+    fi
     out="$(BENCH_LUA_DIR="$LUA_DIR" taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" \
       --latency -s "$LUA_DIR/$LUA" "http://127.0.0.1:$PORT$URL_PATH")"
     after="$(cpu_ticks)"
+    if [ -n "$attached" ]; then wait "$attached" || true; fi
     line="$(grep '^BENCH ' <<<"$out")" || { echo "$out" >&2; exit 1; }
     # shellcheck disable=SC2086
     local $(sed 's/^BENCH //' <<<"$line")

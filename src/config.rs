@@ -114,7 +114,8 @@ pub struct SessionSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSettings {
-    /// Largest number of pooled connections.
+    /// Largest number of pooled connections; 0 = chosen by backend (see
+    /// [`DatabaseSettings::effective_pool_size`]).
     pub pool_size: u32,
     /// Seconds to wait for a free connection before answering 503.
     pub pool_timeout_seconds: u64,
@@ -268,10 +269,28 @@ impl Default for SessionSettings {
     }
 }
 
+impl DatabaseSettings {
+    /// The pool size when `pool_size` is 0. SQLite admits one writer at a time, and every
+    /// commit discards the page cache of each other connection, so a few connections serve
+    /// best (docs/benchmarks.md measured 1, 2, 4 and 16); PostgreSQL does its work in its own
+    /// processes and gains from more requests in flight.
+    pub const SQLITE_POOL_SIZE: u32 = 4;
+    pub const POSTGRES_POOL_SIZE: u32 = 16;
+
+    /// The number of pooled connections for this backend.
+    pub fn effective_pool_size(&self, sqlite: bool) -> u32 {
+        match (self.pool_size, sqlite) {
+            (0, true) => Self::SQLITE_POOL_SIZE,
+            (0, false) => Self::POSTGRES_POOL_SIZE,
+            (n, _) => n,
+        }
+    }
+}
+
 impl Default for DatabaseSettings {
     fn default() -> Self {
         Self {
-            pool_size: 16,
+            pool_size: 0,
             pool_timeout_seconds: 5,
             sqlite_busy_timeout_ms: 5000,
         }
@@ -407,9 +426,6 @@ impl Settings {
             ));
         }
         self.app_links.validate()?;
-        if self.database.pool_size == 0 {
-            return Err(ConfigError::new("database.pool_size", "must be at least 1"));
-        }
         if self.keys.poll_interval_seconds == 0 {
             return Err(ConfigError::new(
                 "keys.poll_interval_seconds",
@@ -566,6 +582,23 @@ fn parse_database_url(raw: &str) -> Result<DatabaseTarget, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pool_size_zero_is_chosen_by_backend() {
+        let mut db = DatabaseSettings::default();
+        assert_eq!(db.pool_size, 0);
+        assert_eq!(
+            db.effective_pool_size(true),
+            DatabaseSettings::SQLITE_POOL_SIZE
+        );
+        assert_eq!(
+            db.effective_pool_size(false),
+            DatabaseSettings::POSTGRES_POOL_SIZE
+        );
+        db.pool_size = 7;
+        assert_eq!(db.effective_pool_size(true), 7);
+        assert_eq!(db.effective_pool_size(false), 7);
+    }
 
     #[test]
     fn default_issuer_follows_the_bind_port() {

@@ -4,6 +4,11 @@
 //! Repository functions take `&mut Conn` so that the caller owns the transaction. Handlers
 //! reach the database only through [`Db::run`], which moves the blocking work off the async
 //! workers.
+//!
+//! Lookups by a key use `get_result`, not `first`: `first` appends `LIMIT ?`, and SQLite
+//! compiles a bound LIMIT into the statement as a constant and marks the statement to be
+//! compiled again whenever that parameter is bound, so every such lookup parsed its SQL anew
+//! (docs/benchmarks.md).
 
 pub mod admin_tokens;
 pub mod audit;
@@ -22,7 +27,9 @@ pub mod signing_keys;
 pub mod throttle;
 pub mod users;
 
+use std::cell::RefCell;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -142,6 +149,37 @@ pub struct Db {
     /// For start-up work that must fail fast instead of waiting on the pool.
     manager: ConnectionManager,
     backend: Backend,
+    /// One permit per pooled connection. [`Db::run`] takes one before it moves to the blocking
+    /// pool, so requests beyond the pool's size wait as tasks on the async worker instead of as
+    /// blocking threads parked on the pool's condition variable (each of which would cost two
+    /// context switches and a thread).
+    permits: Arc<tokio::sync::Semaphore>,
+    pool_timeout: Duration,
+    /// SQLite admits one writer per file. The writers of this process queue on this lock
+    /// before `BEGIN IMMEDIATE` (see [`write_tx`]) instead of inside SQLite, whose busy
+    /// handler polls with sleeps of 1 to 100 ms; other processes (the CLI, a second server)
+    /// are still queued by `busy_timeout`.
+    writer: Arc<Mutex<()>>,
+}
+
+thread_local! {
+    /// The SQLite writer lock of the [`Db`] whose closure runs on this thread, for
+    /// [`write_tx`], which only sees the connection.
+    static WRITER: RefCell<Option<Arc<Mutex<()>>>> = const { RefCell::new(None) };
+}
+
+/// Makes [`write_tx`] on this thread queue on `writer` while `f` runs.
+fn with_writer<T>(writer: &Arc<Mutex<()>>, f: impl FnOnce() -> T) -> T {
+    struct Reset(Option<Arc<Mutex<()>>>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            WRITER.with(|w| *w.borrow_mut() = previous);
+        }
+    }
+    let previous = WRITER.with(|w| w.borrow_mut().replace(writer.clone()));
+    let _reset = Reset(previous);
+    f()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +194,7 @@ impl Db {
     pub fn open(target: &DatabaseTarget, settings: &DatabaseSettings) -> Result<Self, String> {
         let backend = match target {
             DatabaseTarget::Sqlite(path) => {
+                configure_sqlite_library();
                 prepare_sqlite_dir(path)?;
                 enable_wal(path, settings.sqlite_busy_timeout_ms)?;
                 Backend::Sqlite
@@ -166,8 +205,9 @@ impl Db {
             target: target.clone(),
             busy_timeout_ms: settings.sqlite_busy_timeout_ms,
         };
+        let pool_size = settings.effective_pool_size(backend == Backend::Sqlite);
         let pool = r2d2::Pool::builder()
-            .max_size(settings.pool_size)
+            .max_size(pool_size)
             .min_idle(Some(1))
             // r2d2 runs `SELECT 1` on every checkout by default: one more statement parsed
             // per request. A SQLite connection to a local file cannot go stale, so only
@@ -179,6 +219,9 @@ impl Db {
             pool,
             manager,
             backend,
+            permits: Arc::new(tokio::sync::Semaphore::new(pool_size as usize)),
+            pool_timeout: Duration::from_secs(settings.pool_timeout_seconds.max(1)),
+            writer: Arc::new(Mutex::new(())),
         })
     }
 
@@ -201,12 +244,18 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, StorageError> + Send + 'static,
     {
+        let permit = tokio::time::timeout(self.pool_timeout, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| StorageError::Unavailable("timed out waiting for a connection".into()))?
+            .map_err(|e| StorageError::Unavailable(e.to_string()))?;
         let pool = self.pool.clone();
+        let writer = self.writer.clone();
         actix_web::web::block(move || {
+            let _permit = permit;
             let mut conn = pool
                 .get()
                 .map_err(|e| StorageError::Unavailable(e.to_string()))?;
-            f(&mut conn)
+            with_writer(&writer, || f(&mut conn))
         })
         .await
         .map_err(|e| StorageError::Unavailable(e.to_string()))?
@@ -218,7 +267,7 @@ impl Db {
         f: impl FnOnce(&mut Conn) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
         let mut conn = self.conn()?;
-        f(&mut conn)
+        with_writer(&self.writer, || f(&mut conn))
     }
 
     /// Applies the embedded migrations of this backend. Safe to run concurrently from several
@@ -255,6 +304,37 @@ pub fn migrate(conn: &mut Conn) -> Result<usize, StorageError> {
         }
     };
     Ok(applied)
+}
+
+/// Sets SQLite's process-wide options, once, before the first connection initialises the
+/// library (afterwards SQLite refuses them with `SQLITE_MISUSE` and keeps its defaults, which
+/// are correct, only slower):
+/// - multi-thread mode: no mutex around every call on a connection or statement. A pooled
+///   connection is used by one thread at a time (diesel's connection is `Send`, not `Sync`),
+///   which is exactly what this mode requires; the library's shared structures keep theirs.
+/// - no memory statistics: SQLite would otherwise take a global mutex on every allocation to
+///   count bytes that nothing here reads.
+fn configure_sqlite_library() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use libsqlite3_sys as ffi;
+        // SAFETY: sqlite3_config is called before any connection of this process exists
+        // (Db::open is the first to open one) and from one thread (the Once). If the library
+        // was already initialised, it returns SQLITE_MISUSE and changes nothing.
+        let (mode, memstatus) = unsafe {
+            (
+                ffi::sqlite3_config(ffi::SQLITE_CONFIG_MULTITHREAD),
+                ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int),
+            )
+        };
+        if mode != ffi::SQLITE_OK || memstatus != ffi::SQLITE_OK {
+            tracing::debug!(
+                mode,
+                memstatus,
+                "SQLite was initialised before its options were set"
+            );
+        }
+    });
 }
 
 /// Puts the SQLite file in WAL mode (readers run beside the one writer) before any pooled
@@ -295,6 +375,12 @@ where
                 // Already inside the caller's write transaction: it holds the write lock.
                 return f(conn);
             }
+            // Queue behind this process's other writers first (see `Db::writer`). A poisoned
+            // lock only means another writer panicked; SQLite rolled its transaction back.
+            let writer = WRITER.with(|w| w.borrow().clone());
+            let _queued = writer
+                .as_ref()
+                .map(|w| w.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
             let result = f(conn);
             let Conn::Sqlite(inner) = conn else {

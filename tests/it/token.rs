@@ -1307,3 +1307,43 @@ async fn the_cleanup_command_prints_its_counts() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("deleted 0 authorization code(s)"));
 }
+
+/// More requests than pooled connections: they wait for a turn (the pool's size bounds the
+/// database work in flight, SQLite writers queue in process) and every one is answered, each
+/// rotation committed once.
+#[actix_web::test]
+async fn requests_beyond_the_pool_wait_for_a_turn_and_all_succeed() {
+    let s = setup_with(|c| c.database.pool_size = 1);
+    let service = create_client(&s.app, confidential_spec());
+    let svc = s.app.service().await;
+    let basic = service.basic();
+    let mut requests = Vec::new();
+    for _ in 0..12 {
+        let first = exchange_at(&s.app, &s.exchange_body(&s.code("api:read")), None, now())
+            .result
+            .unwrap();
+        requests.push((s.refresh_body(&first.refresh_token.unwrap()), None));
+        requests.push((
+            "grant_type=client_credentials&scope=api:read".to_string(),
+            Some(basic.as_str()),
+        ));
+    }
+    let replies = futures_util::future::join_all(
+        requests
+            .iter()
+            .map(|(body, auth)| post_token(&svc, body, *auth)),
+    )
+    .await;
+    for reply in &replies {
+        assert_eq!(reply.status, 200, "{}", reply.json);
+    }
+    let rotated: Vec<_> = replies
+        .iter()
+        .filter_map(|r| r.json.get("refresh_token").and_then(|t| t.as_str()))
+        .collect();
+    assert_eq!(rotated.len(), 12);
+    for token in rotated {
+        let next = exchange_at(&s.app, &s.refresh_body(token), None, now());
+        assert!(next.result.is_ok(), "each new refresh token was committed");
+    }
+}
