@@ -2,7 +2,9 @@
 //! userinfo); never for /authorize or the HTML pages (OAuth 2.1 §3.1, RFC 9700 §2.6).
 //!
 //! - A preflight names no client, so it is allowed when some enabled client registers the
-//!   origin ([`preflight`]).
+//!   origin ([`preflight`]); so is an answer given before any client was identified (a refused
+//!   form or `Authorization` header, [`finish_unidentified`]), so that the app can read its
+//!   error.
 //! - The real response carries `Access-Control-Allow-Origin` only when the client the request
 //!   identified registered that origin ([`apply`]).
 //! - Never `*`, never `Access-Control-Allow-Credentials`; `Vary: Origin` always, so that a
@@ -53,6 +55,35 @@ pub fn finish(origin: Option<&str>, answer: (HttpResponse, Vec<String>)) -> Http
     res
 }
 
+/// Finishes an answer given before the request identified a client (its form or its
+/// `Authorization` header was refused): like a preflight, the origin is allowed when some
+/// enabled client registers it, so that a browser app sees the 4xx instead of a CORS failure.
+pub async fn finish_unidentified(
+    req: &HttpRequest,
+    state: &AppState,
+    mut res: HttpResponse,
+) -> HttpResponse {
+    let origin = origin(req);
+    let registered = registered(state, origin.clone()).await;
+    apply(&mut res, origin.as_deref(), registered);
+    res
+}
+
+/// Whether some enabled client registers `origin` (a failed lookup counts as no).
+async fn registered(state: &AppState, origin: Option<String>) -> bool {
+    match origin {
+        Some(o) => state
+            .db
+            .run(move |conn| clients::origin_is_registered(conn, &o))
+            .await
+            .unwrap_or_else(|err| {
+                tracing::warn!(error = %err, "CORS origin lookup failed");
+                false
+            }),
+        None => false,
+    }
+}
+
 /// Answers an `OPTIONS` preflight: 204 with the CORS grant when some enabled client registers
 /// the origin, a plain 204 without it otherwise (the browser then blocks the real request).
 pub async fn preflight(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
@@ -70,17 +101,7 @@ async fn preflight_for(
     methods: &'static str,
 ) -> HttpResponse {
     let origin = origin(&req);
-    let registered = match origin.clone() {
-        Some(o) => state
-            .db
-            .run(move |conn| clients::origin_is_registered(conn, &o))
-            .await
-            .unwrap_or_else(|err| {
-                tracing::warn!(error = %err, "CORS preflight lookup failed");
-                false
-            }),
-        None => false,
-    };
+    let registered = registered(&state, origin.clone()).await;
     let mut res = HttpResponse::NoContent().finish();
     if registered {
         let headers = res.headers_mut();

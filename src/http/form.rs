@@ -11,10 +11,12 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
 use futures_util::StreamExt;
 
+use crate::http::cors;
 use crate::http::errors::{oauth_json, oauth_json_with_status};
 use crate::http::BODY_LIMIT;
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::{Params, ParamsError};
+use crate::AppState;
 
 /// A parsed form body.
 #[derive(Debug)]
@@ -73,6 +75,24 @@ pub fn client_authorization(req: &HttpRequest) -> Result<Option<String>, OAuthEr
         .to_str()
         .map(|v| Some(v.to_string()))
         .map_err(|_| OAuthError::invalid_client("the Authorization header is not readable"))
+}
+
+/// The form and the `Authorization` header of a request to an endpoint that identifies a
+/// client (token, introspection, revocation), or, when either is unreadable, the refusal with
+/// its CORS headers ([`cors::finish_unidentified`]).
+pub async fn client_request(
+    req: &HttpRequest,
+    state: &AppState,
+    form: Result<OAuthForm, FormRejection>,
+) -> Result<(Params, Option<String>), HttpResponse> {
+    let refusal = match form {
+        Ok(OAuthForm(params)) => match client_authorization(req) {
+            Ok(authorization) => return Ok((params, authorization)),
+            Err(err) => oauth_json(&err),
+        },
+        Err(rejection) => rejection.error_response(),
+    };
+    Err(cors::finish_unidentified(req, state, refusal).await)
 }
 
 /// Whether the request declares a form body (parameters such as `charset=utf-8` allowed).

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::crypto::secrets::SecretHash;
 use crate::http::cors;
 use crate::http::errors::oauth_json;
-use crate::http::form::{client_authorization, OAuthForm};
+use crate::http::form::{client_request, FormRejection, OAuthForm};
 use crate::oauth::client_auth::{self, Presented};
 use crate::oauth::error::OAuthError;
 use crate::oauth::introspection::{self, TokenRequest};
@@ -19,12 +19,19 @@ use crate::AppState;
 pub async fn revoke(
     state: web::Data<AppState>,
     req: HttpRequest,
-    OAuthForm(params): OAuthForm,
+    form: Result<OAuthForm, FormRejection>,
 ) -> HttpResponse {
+    let (params, authorization) = match client_request(&req, &state, form).await {
+        Ok(request) => request,
+        Err(refusal) => return refusal,
+    };
     // CORS (issue 6): `Vary: Origin` always; the origin is allowed only when the identified
     // client registered it.
     let origin = cors::origin(&req);
-    cors::finish(origin.as_deref(), respond(state, req, params).await)
+    cors::finish(
+        origin.as_deref(),
+        respond(state, req, params, authorization).await,
+    )
 }
 
 /// The answer, with the CORS origins of the identified client (empty otherwise).
@@ -32,11 +39,8 @@ async fn respond(
     state: web::Data<AppState>,
     req: HttpRequest,
     params: crate::oauth::params::Params,
+    authorization: Option<String>,
 ) -> (HttpResponse, Vec<String>) {
-    let authorization = match client_authorization(&req) {
-        Ok(value) => value,
-        Err(err) => return (oauth_json(&err), Vec::new()),
-    };
     let presented = match client_auth::extract(authorization.as_deref(), &params) {
         Ok(p) => p,
         Err(err) => return (oauth_json(&err), Vec::new()),

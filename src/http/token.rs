@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::http::cors;
 use crate::http::errors::oauth_json;
-use crate::http::form::{client_authorization, FormRejection, OAuthForm};
+use crate::http::form::{client_request, FormRejection, OAuthForm};
 use crate::oauth;
 use crate::oauth::error::OAuthError;
 use crate::oauth::token::TokenContext;
@@ -21,21 +21,9 @@ pub async fn token(
     form: Result<OAuthForm, FormRejection>,
 ) -> HttpResponse {
     let origin = cors::origin(&req);
-    let params = match form {
-        Ok(OAuthForm(params)) => params,
-        Err(rejection) => {
-            let mut res = actix_web::ResponseError::error_response(&rejection);
-            cors::apply(&mut res, origin.as_deref(), false);
-            return res;
-        }
-    };
-    let authorization = match client_authorization(&req) {
-        Ok(value) => value,
-        Err(err) => {
-            let mut res = oauth_json(&err);
-            cors::apply(&mut res, origin.as_deref(), false);
-            return res;
-        }
+    let (params, authorization) = match client_request(&req, &state, form).await {
+        Ok(request) => request,
+        Err(refusal) => return refusal,
     };
     let ctx = TokenContext {
         issuer: state.issuer.clone(),

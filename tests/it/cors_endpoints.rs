@@ -127,3 +127,50 @@ async fn preflights_are_granted_to_origins_some_client_registered() {
         assert_eq!(other.header("access-control-allow-methods"), "", "{path}");
     }
 }
+
+/// A request refused before it identifies a client (a body that is not a form, two
+/// `Authorization` headers) still answers an origin some client registered, so that the app
+/// reads the 4xx instead of a CORS failure; other origins get `Vary: Origin` only.
+#[actix_rt::test]
+async fn refusals_before_a_client_is_identified_answer_registered_origins() {
+    let app = TestApp::new();
+    create_client(
+        &app,
+        ClientSpec {
+            cors_origins: vec![ORIGIN.into()],
+            ..confidential_spec()
+        },
+    );
+    let svc = app.service().await;
+    for path in ["/token", "/introspect", "/revoke"] {
+        for (origin, allowed) in [(ORIGIN, Some(ORIGIN)), (OTHER, None)] {
+            let not_a_form = test::TestRequest::post()
+                .uri(path)
+                .insert_header(("content-type", "application/json"))
+                .insert_header(("origin", origin))
+                .set_payload("{}")
+                .to_request();
+            let reply = call(&svc, not_a_form).await;
+            assert_eq!(reply.status, 400, "{path}: {}", reply.json);
+            assert_eq!(reply.json["error"], "invalid_request", "{path}");
+            assert_cors(
+                &reply,
+                allowed,
+                &format!("{path} not a form, from {origin}"),
+            );
+
+            let two_headers = test::TestRequest::post()
+                .uri(path)
+                .insert_header(("content-type", "application/x-www-form-urlencoded"))
+                .append_header(("authorization", "Basic YTpi"))
+                .append_header(("authorization", "Basic YzpK"))
+                .insert_header(("origin", origin))
+                .set_payload("token=x&grant_type=client_credentials")
+                .to_request();
+            let reply = call(&svc, two_headers).await;
+            assert_eq!(reply.status, 400, "{path}: {}", reply.json);
+            assert_eq!(reply.json["error"], "invalid_request", "{path}");
+            assert_cors(&reply, allowed, &format!("{path} 400 from {origin}"));
+        }
+    }
+}
