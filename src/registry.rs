@@ -14,7 +14,7 @@ use crate::oauth::redirect_uri::{self, ApplicationType};
 use crate::oauth::scope;
 use crate::storage::audit::{self, AuditEvent};
 use crate::storage::clients::{self, AppIdentity, Client, ClientRow};
-use crate::storage::families;
+use crate::storage::{codes, families};
 use crate::storage::{write_tx, Conn, StorageError};
 
 /// Grant types a client may be allowed. `implicit` and `password` do not exist here
@@ -636,7 +636,10 @@ pub fn add_app_identity(
     })
 }
 
-/// Removes one app identity of a client; `NotFound` when either does not exist.
+/// Removes one app identity of a client; `NotFound` when either does not exist. The grants
+/// bound to it end with it: its refresh-token families are revoked (with their latest access
+/// tokens) and its unused codes deleted, since nothing proves any longer which app holds them
+/// (a removed identity is usually a compromised or retired signing certificate).
 pub fn remove_app_identity(
     conn: &mut Conn,
     client_id: &str,
@@ -646,12 +649,19 @@ pub fn remove_app_identity(
 ) -> Result<(), StorageError> {
     write_tx(conn, |conn| {
         clients::delete_app_identity(conn, client_id, identity_id)?;
+        let families_revoked =
+            families::revoke_for_app_identity(conn, client_id, identity_id, now)?;
+        let codes_deleted = codes::delete_unused_for_app_identity(conn, client_id, identity_id)?;
         audit::record(
             conn,
             &AuditEvent::new("client_app_identity_removed", now)
                 .actor(actor)
                 .client(client_id)
-                .detail(serde_json::json!({ "identity_id": identity_id })),
+                .detail(serde_json::json!({
+                    "identity_id": identity_id,
+                    "families_revoked": families_revoked,
+                    "codes_deleted": codes_deleted,
+                })),
         )
     })
 }

@@ -55,3 +55,19 @@ pub fn mark_used(conn: &mut Conn, code_hash: &[u8], now: i64) -> Result<bool, St
     let n = MarkCodeUsed { code_hash, now }.execute(conn)?;
     Ok(n == 1)
 }
+
+/// Deletes a client's unused codes bound to one of its app identities (the identity was
+/// removed). Used codes stay: replay detection needs them.
+pub fn delete_unused_for_app_identity(
+    conn: &mut Conn,
+    client_id: &str,
+    identity_id: &str,
+) -> Result<usize, StorageError> {
+    Ok(diesel::delete(
+        authorization_codes::table
+            .filter(authorization_codes::client_id.eq(client_id))
+            .filter(authorization_codes::app_identity_id.eq(identity_id))
+            .filter(authorization_codes::used_at.is_null()),
+    )
+    .execute(conn)?)
+}

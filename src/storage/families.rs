@@ -160,6 +160,23 @@ pub fn revoke_for_session(
     revoke_families(conn, &ids, now)
 }
 
+/// Revokes the families of a client bound to one of its app identities (the identity was
+/// removed: its grants no longer prove which app holds them).
+pub fn revoke_for_app_identity(
+    conn: &mut Conn,
+    client_id: &str,
+    identity_id: &str,
+    now: i64,
+) -> Result<usize, StorageError> {
+    let ids: Vec<String> = refresh_families::table
+        .filter(refresh_families::client_id.eq(client_id))
+        .filter(refresh_families::app_identity_id.eq(identity_id))
+        .filter(refresh_families::revoked_at.is_null())
+        .select(refresh_families::family_id)
+        .load(conn)?;
+    revoke_families(conn, &ids, now)
+}
+
 /// Revokes a user's families for one client (consent revoked).
 pub fn revoke_for_user_client(
     conn: &mut Conn,

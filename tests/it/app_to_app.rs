@@ -14,9 +14,9 @@ use portcullis::oauth::params::Params;
 use portcullis::oauth::pkce;
 use portcullis::registry::{self, ClientSpec};
 use portcullis::storage::codes::{self, CodeRow};
-use portcullis::storage::families;
 use portcullis::storage::schema::{audit_events, authorization_codes};
 use portcullis::storage::{audit::AuditEvent, now};
+use portcullis::storage::{families, refresh_tokens};
 
 use crate::flow_support::*;
 use crate::support::TestApp;
@@ -658,4 +658,73 @@ async fn native_loopback_redirects_match_on_any_port_but_not_another_path() {
     let err = refused.unwrap_err().to_string();
     assert!(err.contains("redirect_uris"), "{err}");
     assert!(err.contains("localhost"), "{err}");
+}
+
+/// Removing an app identity ends the grants bound to it: the family's refresh token and its
+/// latest access token stop working, and an unused bound code no longer redeems; grants of
+/// the same client without that identity are untouched.
+#[actix_web::test]
+async fn removing_an_identity_revokes_the_grants_bound_to_it() {
+    let app = TestApp::new();
+    let (client_id, identity_id) = native_client(&app, false, None);
+    let svc = app.service().await;
+    let redeem = |code: &str, verifier: &str| {
+        format!(
+            "grant_type=authorization_code&client_id={client_id}&code={}&code_verifier={verifier}",
+            urlencode(code)
+        )
+    };
+    let (code, verifier) = bound_code(&app, &client_id, Some(&identity_id));
+    let bound = post_token(&svc, &redeem(&code, &verifier), None).await;
+    assert_eq!(bound.status, 200, "{}", bound.json);
+    let (unused_code, unused_verifier) = bound_code(&app, &client_id, Some(&identity_id));
+    let (code, verifier) = bound_code(&app, &client_id, None);
+    let unbound = post_token(&svc, &redeem(&code, &verifier), None).await;
+    assert_eq!(unbound.status, 200, "{}", unbound.json);
+
+    app.with_conn(|c| registry::remove_app_identity(c, &client_id, &identity_id, "test", now()));
+
+    let family_revoked = |reply: &crate::token_support::Reply| {
+        let hash = PlainSecret::from_presented(reply.str("refresh_token").as_str()).hash();
+        let row = app
+            .with_conn(|c| refresh_tokens::find(c, hash.as_bytes()))
+            .unwrap();
+        let family = app
+            .with_conn(|c| families::find(c, &row.family_id))
+            .unwrap();
+        family.revoked_at.is_some()
+    };
+    let jti = |reply: &crate::token_support::Reply| {
+        let payload = reply
+            .str("access_token")
+            .split('.')
+            .nth(1)
+            .unwrap()
+            .to_string();
+        let claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        claims["jti"].as_str().unwrap().to_string()
+    };
+    assert!(family_revoked(&bound));
+    assert!(app.with_conn(|c| families::access_token_revoked(c, &jti(&bound))));
+    post_token(
+        &svc,
+        &format!(
+            "grant_type=refresh_token&client_id={client_id}&refresh_token={}",
+            bound.str("refresh_token")
+        ),
+        None,
+    )
+    .await
+    .assert_error(400, "invalid_grant");
+    post_token(&svc, &redeem(&unused_code, &unused_verifier), None)
+        .await
+        .assert_error(400, "invalid_grant");
+    let event = events(&app, "client_app_identity_removed").pop().unwrap();
+    let detail: serde_json::Value = serde_json::from_str(&event.detail).unwrap();
+    assert_eq!(detail["families_revoked"], 1);
+    assert_eq!(detail["codes_deleted"], 1);
+
+    assert!(!family_revoked(&unbound));
+    assert!(!app.with_conn(|c| families::access_token_revoked(c, &jti(&unbound))));
 }
