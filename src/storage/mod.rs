@@ -2,8 +2,8 @@
 //! migrations, and one repository module per aggregate.
 //!
 //! Repository functions take `&mut Conn` so that the caller owns the transaction. Handlers
-//! reach the database only through [`Db::run`], which moves the blocking work off the async
-//! workers.
+//! reach the database only through [`Db::run`], which hands the blocking work to the database
+//! threads (`threads`), never running it on an async worker.
 //!
 //! Lookups by a key use `get_result`, not `first`: `first` appends `LIMIT ?`, and SQLite
 //! compiles a bound LIMIT into the statement as a constant and marks the statement to be
@@ -24,12 +24,13 @@ pub mod resources;
 pub mod schema;
 pub mod sessions;
 pub mod signing_keys;
+mod threads;
 pub mod throttle;
 pub mod users;
 
 use std::cell::RefCell;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -149,28 +150,36 @@ pub struct Db {
     /// For start-up work that must fail fast instead of waiting on the pool.
     manager: ConnectionManager,
     backend: Backend,
-    /// One permit per pooled connection. [`Db::run`] takes one before it moves to the blocking
-    /// pool, so requests beyond the pool's size wait as tasks on the async worker instead of as
-    /// blocking threads parked on the pool's condition variable (each of which would cost two
-    /// context switches and a thread).
-    permits: Arc<tokio::sync::Semaphore>,
-    pool_timeout: Duration,
+    /// The queue of [`Db::run`]'s work, served by as many database threads as the pool has
+    /// connections (see [`threads`]).
+    queue: threads::Queue,
     /// SQLite admits one writer per file. The writers of this process queue on this lock
     /// before `BEGIN IMMEDIATE` (see [`write_tx`]) instead of inside SQLite, whose busy
     /// handler polls with sleeps of 1 to 100 ms; other processes (the CLI, a second server)
     /// are still queued by `busy_timeout`.
-    writer: Arc<Mutex<()>>,
+    writer: Writer,
+}
+
+/// The in-process queue of SQLite writers, and how long one waits in it: as long as SQLite's
+/// `busy_timeout`. A writer that waited that long goes on to `BEGIN IMMEDIATE` anyway and
+/// SQLite decides (it fails with "database is locked" if the lock is still held), so a
+/// mistake such as a second write transaction opened on another connection of the same `Db`
+/// inside the first fails as it always did instead of waiting forever.
+#[derive(Clone)]
+struct Writer {
+    lock: Arc<parking_lot::Mutex<()>>,
+    wait: Duration,
 }
 
 thread_local! {
-    /// The SQLite writer lock of the [`Db`] whose closure runs on this thread, for
+    /// The SQLite writer queue of the [`Db`] whose closure runs on this thread, for
     /// [`write_tx`], which only sees the connection.
-    static WRITER: RefCell<Option<Arc<Mutex<()>>>> = const { RefCell::new(None) };
+    static WRITER: RefCell<Option<Writer>> = const { RefCell::new(None) };
 }
 
 /// Makes [`write_tx`] on this thread queue on `writer` while `f` runs.
-fn with_writer<T>(writer: &Arc<Mutex<()>>, f: impl FnOnce() -> T) -> T {
-    struct Reset(Option<Arc<Mutex<()>>>);
+fn with_writer<T>(writer: &Writer, f: impl FnOnce() -> T) -> T {
+    struct Reset(Option<Writer>);
     impl Drop for Reset {
         fn drop(&mut self) {
             let previous = self.0.take();
@@ -215,13 +224,22 @@ impl Db {
             .test_on_check_out(backend == Backend::Postgres)
             .connection_timeout(Duration::from_secs(settings.pool_timeout_seconds.max(1)))
             .build_unchecked(manager.clone());
+        let writer = Writer {
+            lock: Arc::new(parking_lot::Mutex::new(())),
+            wait: Duration::from_millis(settings.sqlite_busy_timeout_ms.into()),
+        };
+        let queue = threads::start(
+            pool_size as usize,
+            pool.clone(),
+            writer.clone(),
+            Duration::from_secs(settings.pool_timeout_seconds.max(1)),
+        )?;
         Ok(Self {
             pool,
             manager,
             backend,
-            permits: Arc::new(tokio::sync::Semaphore::new(pool_size as usize)),
-            pool_timeout: Duration::from_secs(settings.pool_timeout_seconds.max(1)),
-            writer: Arc::new(Mutex::new(())),
+            queue,
+            writer,
         })
     }
 
@@ -237,28 +255,21 @@ impl Db {
             .map_err(|e| StorageError::Unavailable(e.to_string()))
     }
 
-    /// Runs blocking database work on the blocking thread pool. The connection is checked out
-    /// inside the closure, because checkout blocks too.
+    /// Runs blocking database work on one of the database threads (never on an async
+    /// worker). The work waits in one queue for a free thread, at most `pool_timeout_seconds`
+    /// (then `Unavailable`, a 503), and checks its connection out on that thread.
     pub async fn run<T, F>(&self, f: F) -> Result<T, StorageError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, StorageError> + Send + 'static,
     {
-        let permit = tokio::time::timeout(self.pool_timeout, self.permits.clone().acquire_owned())
+        let (answer, result) = tokio::sync::oneshot::channel();
+        self.queue.push(Box::new(move |conn| {
+            let _ = answer.send(conn.and_then(f));
+        }))?;
+        result
             .await
-            .map_err(|_| StorageError::Unavailable("timed out waiting for a connection".into()))?
-            .map_err(|e| StorageError::Unavailable(e.to_string()))?;
-        let pool = self.pool.clone();
-        let writer = self.writer.clone();
-        actix_web::web::block(move || {
-            let _permit = permit;
-            let mut conn = pool
-                .get()
-                .map_err(|e| StorageError::Unavailable(e.to_string()))?;
-            with_writer(&writer, || f(&mut conn))
-        })
-        .await
-        .map_err(|e| StorageError::Unavailable(e.to_string()))?
+            .map_err(|_| StorageError::Other("the database work panicked".into()))?
     }
 
     /// Runs blocking database work on the calling thread (CLI and tests).
@@ -375,12 +386,9 @@ where
                 // Already inside the caller's write transaction: it holds the write lock.
                 return f(conn);
             }
-            // Queue behind this process's other writers first (see `Db::writer`). A poisoned
-            // lock only means another writer panicked; SQLite rolled its transaction back.
+            // Queue behind this process's other writers first (see `Db::writer`).
             let writer = WRITER.with(|w| w.borrow().clone());
-            let _queued = writer
-                .as_ref()
-                .map(|w| w.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+            let _queued = writer.as_ref().and_then(|w| w.lock.try_lock_for(w.wait));
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
             let result = f(conn);
             let Conn::Sqlite(inner) = conn else {

@@ -253,3 +253,24 @@ fn signing_keys_survive_a_restart_and_are_not_regenerated() {
         );
     }
 }
+
+/// SQLite: a write transaction opened on a second connection while the first holds the write
+/// lock (a programming mistake) fails once `busy_timeout` has passed, as SQLite alone would
+/// make it fail, instead of waiting forever on the in-process writer queue.
+#[test]
+fn a_nested_write_on_a_second_connection_fails_instead_of_waiting_forever() {
+    let app = TestApp::with_settings(|s| s.database.sqlite_busy_timeout_ms = 200);
+    if app.state.db.backend() != portcullis::storage::Backend::Sqlite {
+        return;
+    }
+    let db = app.state.db.clone();
+    let inner = app.with_conn(|conn| {
+        portcullis::storage::write_tx(conn, |_| -> Result<_, StorageError> {
+            Ok(db.run_blocking(|second| {
+                registry::create(second, &spec("inner"), "test", now()).map_err(StorageError::from)
+            }))
+        })
+    });
+    assert!(inner.is_err(), "the inner write must fail: {inner:?}");
+    assert!(app.with_conn(|conn| clients::list(conn, None)).is_empty());
+}
