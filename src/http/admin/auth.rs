@@ -91,7 +91,7 @@ pub fn check(conn: &mut Conn, token: &BearerToken, at: i64) -> Result<Admin, Api
     }
 }
 
-/// Authenticates and runs `op` in one `db.run`: one trip to the blocking pool per request.
+/// Authenticates and runs `op` in one `db.run`: one trip to the database threads per request.
 pub async fn run<T, F>(
     state: &web::Data<AppState>,
     token: BearerToken,
