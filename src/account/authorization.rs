@@ -135,10 +135,6 @@ fn load_client(
     Ok((client, identities))
 }
 
-/// Audit events of app identity refusals are written at most once per client and address in
-/// this many seconds, so that a misbehaving (or hostile) app cannot flood the log.
-pub const APP_IDENTITY_AUDIT_INTERVAL: i64 = 60;
-
 /// Like [`rejection`], and for an app identity refusal also writes its audit event
 /// (`app_identity_mismatch` / `app_identity_missing`), rate-limited per client and address.
 fn refuse(
@@ -152,30 +148,20 @@ fn refuse(
         return Ok(rejection(r, &env.issuer));
     };
     let event = refusal.error.audit_event();
-    write_tx(conn, |conn| -> Result<(), StorageError> {
-        // The check and the write share the transaction (serialised on SQLite).
-        if audit::exists_since(
-            conn,
-            &["app_identity_mismatch", "app_identity_missing"],
-            &refusal.client_id,
-            browser.ip.as_deref(),
-            now - APP_IDENTITY_AUDIT_INTERVAL,
-        )? {
-            return Ok(());
-        }
-        audit::record(
-            conn,
-            &audit::AuditEvent::new(event, now)
-                .client(&refusal.client_id)
-                .ip(browser.ip.clone())
-                .detail(serde_json::json!({
-                    "error": refusal.error.as_str(),
-                    "reason": refusal.description,
-                    "presented": refusal.presented,
-                    "user_agent": browser.user_agent,
-                })),
-        )
-    })?;
+    audit::record_throttled(
+        conn,
+        &audit::AuditEvent::new(event, now)
+            .client(&refusal.client_id)
+            .ip(browser.ip.clone())
+            .detail(serde_json::json!({
+                "error": refusal.error.as_str(),
+                "reason": refusal.description,
+                "presented": refusal.presented,
+                "user_agent": browser.user_agent,
+            })),
+        &app_identity::AUDIT_EVENTS,
+        app_identity::AUDIT_INTERVAL,
+    )?;
     Ok(Outcome::AppIdentityRefused {
         refusal,
         json: browser.accepts_json,

@@ -21,6 +21,14 @@ use crate::storage::clients::AppIdentity;
 /// SHA-256 of the certificate, unpadded).
 pub const APK_KEY_HASH_ORIGIN: &str = "android:apk-key-hash:";
 
+/// Audit events of app identity refusals (at /authorize and at /token) are written at most
+/// once per client and address in this many seconds, so that a misbehaving (or hostile) app
+/// cannot flood the log.
+pub const AUDIT_INTERVAL: i64 = 60;
+
+/// The events that share that limit.
+pub const AUDIT_EVENTS: [&str; 2] = ["app_identity_mismatch", "app_identity_missing"];
+
 /// At most this many SHA-256 hashes per identity (debug, upload, Play signing, rotated keys).
 pub const MAX_CERT_HASHES: usize = 20;
 

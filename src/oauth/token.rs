@@ -376,7 +376,14 @@ fn authorization_code(
             "code_verifier does not match the code challenge",
         ));
     }
-    check_bound_identity(conn, params, client, row.app_identity_id.as_deref())?;
+    check_bound_identity(
+        conn,
+        params,
+        client,
+        row.app_identity_id.as_deref(),
+        ctx,
+        now,
+    )?;
     // From here the request is otherwise valid: right client, right verifier. A used code is
     // a replay and revokes what the code issued (below, inside the transaction).
     let scope = Scope::from_tokens(row.scope.split(' '));
@@ -538,7 +545,14 @@ fn refresh_token(
     if token.revoked_at.is_some() || family.revoked_at.is_some() {
         return Err(bad_token().with_source("refresh token revoked"));
     }
-    check_bound_identity(conn, params, client, family.app_identity_id.as_deref())?;
+    check_bound_identity(
+        conn,
+        params,
+        client,
+        family.app_identity_id.as_deref(),
+        ctx,
+        now,
+    )?;
     let family_scope = Scope::from_tokens(family.scope.split(' '));
     // OAuth 2.1 §4.3.1: the requested scope MUST NOT include any scope not originally
     // granted; omitted, it is the original scope.
@@ -675,20 +689,44 @@ fn check_bound_identity(
     params: &Params,
     client: &Client,
     bound: Option<&str>,
+    ctx: &TokenContext,
+    now: i64,
 ) -> Result<(), OAuthError> {
     let presented = match app_identity::read_presented(params) {
         Presence::Absent => return Ok(()),
         Presence::Invalid(why) => return Err(OAuthError::invalid_request(why)),
         Presence::Present(p) => p,
     };
-    let mismatch = || OAuthError::invalid_grant("app identity does not match the authorization");
-    let Some(bound) = bound else {
-        return Err(mismatch().with_source("the grant has no bound app identity"));
+    let refused: &'static str = match bound {
+        None => "the grant has no bound app identity",
+        Some(bound) => {
+            match clients::find_app_identity(conn, bound)?.filter(|i| i.client_id == client.id()) {
+                None => "the bound app identity was removed",
+                Some(identity) => match app_identity::check(&presented, &identity) {
+                    Ok(()) => return Ok(()),
+                    Err(why) => why.describe(),
+                },
+            }
+        }
     };
-    let identity = clients::find_app_identity(conn, bound)?
-        .filter(|i| i.client_id == client.id())
-        .ok_or_else(|| mismatch().with_source("the bound app identity was removed"))?;
-    app_identity::check(&presented, &identity).map_err(|why| mismatch().with_source(why.describe()))
+    // Audited like the refusals at /authorize, under the same per-client-and-address limit.
+    audit::record_throttled(
+        conn,
+        &AuditEvent::new("app_identity_mismatch", now)
+            .client(client.id())
+            .ip(ctx.ip.clone())
+            .detail(serde_json::json!({
+                "endpoint": "token",
+                "grant_type": params.get("grant_type"),
+                "reason": refused,
+            })),
+        &app_identity::AUDIT_EVENTS,
+        app_identity::AUDIT_INTERVAL,
+    )?;
+    Err(
+        OAuthError::invalid_grant("app identity does not match the authorization")
+            .with_source(refused),
+    )
 }
 
 /// Issues the next refresh token of the family (with the family's full scope) and records the

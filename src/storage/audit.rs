@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use crate::crypto::secrets::prefixed_id;
 use crate::storage::schema::audit_events;
-use crate::storage::{Conn, StorageError};
+use crate::storage::{write_tx, Conn, StorageError};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = audit_events)]
@@ -88,6 +88,27 @@ pub fn recent(conn: &mut Conn, limit: i64) -> Result<Vec<AuditEvent>, StorageErr
         .limit(limit)
         .select(AuditEvent::as_select())
         .load(conn)?)
+}
+
+/// Records `event` unless an event named in `kinds` was recorded for the same client and
+/// address in the `interval` seconds before it; the check and the write share one write
+/// transaction. For events a client can cause at will (app identity refusals), so that it
+/// cannot flood the log. Returns whether the event was recorded.
+pub fn record_throttled(
+    conn: &mut Conn,
+    event: &AuditEvent,
+    kinds: &[&str],
+    interval: i64,
+) -> Result<bool, StorageError> {
+    let client_id = event.client_id.as_deref().unwrap_or_default();
+    write_tx(conn, |conn| {
+        let since = event.occurred_at.saturating_sub(interval);
+        if exists_since(conn, kinds, client_id, event.ip.as_deref(), since)? {
+            return Ok(false);
+        }
+        record(conn, event)?;
+        Ok(true)
+    })
 }
 
 /// Whether an event named in `events` was recorded for this client and address (`None`

@@ -585,6 +585,13 @@ async fn the_token_endpoint_refuses_an_identity_other_than_the_bound_one() {
         refused.json["error_description"],
         "app identity does not match the authorization"
     );
+    // Audited like the refusals at /authorize.
+    let audited = events(&app, "app_identity_mismatch");
+    assert_eq!(audited.len(), 1);
+    let detail: serde_json::Value = serde_json::from_str(&audited[0].detail).unwrap();
+    assert_eq!(detail["endpoint"], "token");
+    assert_eq!(detail["grant_type"], "authorization_code");
+    assert_eq!(audited[0].client_id.as_deref(), Some(client_id.as_str()));
     let malformed = format!("&app_platform=android&app_id={PACKAGE}&app_cert_sha256=xyz");
     post_token(&svc, &body(&code, &verifier, &malformed), None)
         .await
@@ -607,6 +614,11 @@ async fn the_token_endpoint_refuses_an_identity_other_than_the_bound_one() {
     )
     .await
     .assert_error(400, "invalid_grant");
+    assert_eq!(
+        events(&app, "app_identity_mismatch").len(),
+        1,
+        "one event per client and address per minute"
+    );
     let ok = post_token(&svc, &body(&code, &verifier, ""), None).await;
     assert_eq!(ok.status, 200, "{}", ok.json);
 }
