@@ -3,15 +3,13 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::crypto::secrets::SecretHash;
 use crate::http::cors;
 use crate::http::errors::oauth_json;
 use crate::http::form::{client_request, FormRejection, OAuthForm};
 use crate::oauth::client_auth::{self, Presented};
 use crate::oauth::error::OAuthError;
-use crate::oauth::introspection::{self, Introspection, TokenRequest};
-use crate::storage::{clients, families, now, refresh_tokens, resources, Conn, StorageError};
-use crate::verify::token::{self, Expectations, KeyStore};
+use crate::oauth::introspection;
+use crate::storage::now;
 use crate::AppState;
 
 pub async fn introspect(
@@ -62,7 +60,7 @@ async fn respond(
         .db
         .run(move |conn| {
             let mut origins = Vec::new();
-            let answer = run(
+            let answer = introspection::introspect(
                 conn,
                 &presented,
                 &request,
@@ -84,52 +82,5 @@ async fn respond(
         ),
         Ok((Err(err), origins)) => (oauth_json(&err), origins),
         Err(err) => (oauth_json(&err.into()), Vec::new()),
-    }
-}
-
-/// Authenticates the caller, then looks the token up: first as the kind its shape says,
-/// the hint only ordering nothing it could miss.
-fn run(
-    conn: &mut Conn,
-    presented: &Presented,
-    request: &TokenRequest,
-    keys: &KeyStore,
-    issuer: &str,
-    now: i64,
-    origins: &mut Vec<String>,
-) -> Result<Result<Introspection, OAuthError>, StorageError> {
-    let client = clients::find(conn, presented.client_id())?;
-    if let Err(err) = client_auth::authenticate(presented, client.as_ref(), now) {
-        return Ok(Err(err));
-    }
-    if let Some(client) = client {
-        *origins = client.cors_origins;
-    }
-    let caller = presented.client_id();
-    if introspection::looks_like_jwt(&request.token) {
-        let expect = Expectations {
-            issuer,
-            audience: None,
-            now,
-            leeway: 0,
-        };
-        let Ok(claims) = token::check(&request.token, keys, &expect) else {
-            return Ok(Ok(Introspection::inactive()));
-        };
-        let introspectable = resources::introspectable_by(conn, caller)?;
-        if !introspection::access_token_visible(&claims, caller, &introspectable)
-            || families::access_token_revoked(conn, &claims.jti)?
-        {
-            return Ok(Ok(Introspection::inactive()));
-        }
-        return Ok(Ok(Introspection::of_access_token(&claims)));
-    }
-    let hash = SecretHash::of(request.token.as_bytes());
-    match refresh_tokens::find_with_family(conn, hash.as_bytes())? {
-        // Refresh tokens are the client's own business: only their client sees them.
-        Some((row, family)) if row.is_live(&family, now) && family.client_id == caller => {
-            Ok(Ok(Introspection::of_refresh_token(&row, &family, issuer)))
-        }
-        _ => Ok(Ok(Introspection::inactive())),
     }
 }

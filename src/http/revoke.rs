@@ -3,17 +3,13 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::crypto::secrets::SecretHash;
 use crate::http::cors;
 use crate::http::errors::oauth_json;
 use crate::http::form::{client_request, FormRejection, OAuthForm};
-use crate::oauth::client_auth::{self, Presented};
-use crate::oauth::error::OAuthError;
-use crate::oauth::introspection::{self, TokenRequest};
+use crate::oauth::client_auth;
+use crate::oauth::introspection;
 use crate::oauth::revocation;
-use crate::storage::audit::{self, AuditEvent};
-use crate::storage::{clients, families, now, refresh_tokens, write_tx, Conn, StorageError};
-use crate::verify::token::{self, Expectations, KeyStore};
+use crate::storage::now;
 use crate::AppState;
 
 pub async fn revoke(
@@ -56,7 +52,7 @@ async fn respond(
         .db
         .run(move |conn| {
             let mut origins = Vec::new();
-            let answer = run(
+            let answer = revocation::revoke(
                 conn,
                 &presented,
                 &request,
@@ -80,73 +76,4 @@ async fn respond(
         Ok((Err(err), origins)) => (oauth_json(&err), origins),
         Err(err) => (oauth_json(&err.into()), Vec::new()),
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run(
-    conn: &mut Conn,
-    presented: &Presented,
-    request: &TokenRequest,
-    keys: &KeyStore,
-    issuer: &str,
-    ip: Option<String>,
-    now: i64,
-    origins: &mut Vec<String>,
-) -> Result<Result<(), OAuthError>, StorageError> {
-    let client = clients::find(conn, presented.client_id())?;
-    if let Err(err) = client_auth::authenticate(presented, client.as_ref(), now) {
-        return Ok(Err(err));
-    }
-    if let Some(client) = client {
-        *origins = client.cors_origins;
-    }
-    let caller = presented.client_id();
-    let audit_event = |kind: &str| {
-        AuditEvent::new("token_revoked", now)
-            .actor(caller)
-            .client(caller)
-            .ip(ip.clone())
-            .detail(serde_json::json!({ "token_type": kind }))
-    };
-    if introspection::looks_like_jwt(&request.token) {
-        let expect = Expectations {
-            issuer,
-            audience: None,
-            now,
-            leeway: 0,
-        };
-        // Forged, foreign or expired: nothing of ours is alive to revoke.
-        let Ok(claims) = token::check(&request.token, keys, &expect) else {
-            return Ok(Ok(()));
-        };
-        if let Err(err) = revocation::check_owner(&claims.client_id, caller) {
-            return Ok(Err(err));
-        }
-        return write_tx(conn, |conn| {
-            if !families::access_token_revoked(conn, &claims.jti)? {
-                families::deny_access_token(conn, &claims.jti, claims.exp, now)?;
-                audit::record(conn, &audit_event("access_token").user(claims.sub.clone()))?;
-            }
-            Ok(Ok(()))
-        });
-    }
-    let hash = SecretHash::of(request.token.as_bytes());
-    let Some((_, family)) = refresh_tokens::find_with_family(conn, hash.as_bytes())? else {
-        return Ok(Ok(()));
-    };
-    if let Err(err) = revocation::check_owner(&family.client_id, caller) {
-        return Ok(Err(err));
-    }
-    write_tx(conn, |conn| {
-        // Revoking the family ends every refresh token of the grant and deny-lists its live
-        // access token (RFC 7009 §2.1 SHOULD).
-        if families::revoke_family(conn, &family.family_id, now)? > 0 {
-            let mut ev = audit_event("refresh_token");
-            if let Some(user) = &family.user_id {
-                ev = ev.user(user.clone());
-            }
-            audit::record(conn, &ev)?;
-        }
-        Ok(Ok(()))
-    })
 }

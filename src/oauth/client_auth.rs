@@ -8,7 +8,8 @@ use base64::Engine;
 use crate::crypto::secrets::SecretHash;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::params::Params;
-use crate::storage::clients::Client;
+use crate::storage::clients::{self, Client};
+use crate::storage::{Conn, StorageError};
 
 /// How the client presented itself.
 #[derive(Clone, PartialEq, Eq)]
@@ -165,6 +166,25 @@ pub fn authenticate(
             }
         }
     }
+}
+
+/// Loads the client a request names and authenticates it (introspection, revocation): the
+/// outer error is storage, the inner one the OAuth refusal. On success `origins` receives the
+/// client's registered CORS origins.
+pub fn authenticate_caller(
+    conn: &mut Conn,
+    presented: &Presented,
+    now: i64,
+    origins: &mut Vec<String>,
+) -> Result<Result<(), OAuthError>, StorageError> {
+    let client = clients::find(conn, presented.client_id())?;
+    if let Err(err) = authenticate(presented, client.as_ref(), now) {
+        return Ok(Err(err));
+    }
+    if let Some(client) = client {
+        *origins = client.cors_origins;
+    }
+    Ok(Ok(()))
 }
 
 #[cfg(test)]

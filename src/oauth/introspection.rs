@@ -2,11 +2,14 @@
 
 use serde::Serialize;
 
+use crate::crypto::secrets::SecretHash;
+use crate::oauth::client_auth::{self, Presented};
 use crate::oauth::error::OAuthError;
 use crate::oauth::params::Params;
-use crate::storage::families::FamilyRow;
-use crate::storage::refresh_tokens::RefreshTokenRow;
-use crate::verify::token::Claims;
+use crate::storage::families::{self, FamilyRow};
+use crate::storage::refresh_tokens::{self, RefreshTokenRow};
+use crate::storage::{resources, Conn, StorageError};
+use crate::verify::token::{self, Claims, Expectations, KeyStore};
 
 /// The token of an introspection or revocation request, with its optional hint.
 #[derive(Debug)]
@@ -133,6 +136,50 @@ impl Introspection {
 /// is answered as inactive (RFC 7662 §2.2: tokens not visible to the caller).
 pub fn access_token_visible(claims: &Claims, caller: &str, introspectable: &[String]) -> bool {
     claims.client_id == caller || introspectable.iter().any(|aud| claims.has_audience(aud))
+}
+
+/// Authenticates the caller, then looks the token up: first as the kind its shape says,
+/// the hint only ordering nothing it could miss. The outer error is storage; the inner one
+/// the OAuth refusal (the HTTP handler in `http::introspect` only reads and answers).
+pub fn introspect(
+    conn: &mut Conn,
+    presented: &Presented,
+    request: &TokenRequest,
+    keys: &KeyStore,
+    issuer: &str,
+    now: i64,
+    origins: &mut Vec<String>,
+) -> Result<Result<Introspection, OAuthError>, StorageError> {
+    if let Err(err) = client_auth::authenticate_caller(conn, presented, now, origins)? {
+        return Ok(Err(err));
+    }
+    let caller = presented.client_id();
+    if looks_like_jwt(&request.token) {
+        let expect = Expectations {
+            issuer,
+            audience: None,
+            now,
+            leeway: 0,
+        };
+        let Ok(claims) = token::check(&request.token, keys, &expect) else {
+            return Ok(Ok(Introspection::inactive()));
+        };
+        let introspectable = resources::introspectable_by(conn, caller)?;
+        if !access_token_visible(&claims, caller, &introspectable)
+            || families::access_token_revoked(conn, &claims.jti)?
+        {
+            return Ok(Ok(Introspection::inactive()));
+        }
+        return Ok(Ok(Introspection::of_access_token(&claims)));
+    }
+    let hash = SecretHash::of(request.token.as_bytes());
+    match refresh_tokens::find_with_family(conn, hash.as_bytes())? {
+        // Refresh tokens are the client's own business: only their client sees them.
+        Some((row, family)) if row.is_live(&family, now) && family.client_id == caller => {
+            Ok(Ok(Introspection::of_refresh_token(&row, &family, issuer)))
+        }
+        _ => Ok(Ok(Introspection::inactive())),
+    }
 }
 
 #[cfg(test)]
