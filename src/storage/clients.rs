@@ -234,14 +234,15 @@ pub fn delete(conn: &mut Conn, client_id: &str) -> Result<(), StorageError> {
 
 /// Whether some enabled client registers `origin` for CORS.
 pub fn origin_is_registered(conn: &mut Conn, origin: &str) -> Result<bool, StorageError> {
-    let found: Option<String> = client_cors_origins::table
-        .inner_join(clients::table)
-        .filter(client_cors_origins::origin.eq(origin))
-        .filter(clients::enabled.eq(true))
-        .select(client_cors_origins::client_id)
-        .first(conn)
-        .optional()?;
-    Ok(found.is_some())
+    // `EXISTS` rather than `first`: no bound LIMIT, so the statement stays prepared (module
+    // docs of `storage`).
+    Ok(diesel::select(diesel::dsl::exists(
+        client_cors_origins::table
+            .inner_join(clients::table)
+            .filter(client_cors_origins::origin.eq(origin))
+            .filter(clients::enabled.eq(true)),
+    ))
+    .get_result(conn)?)
 }
 
 pub fn insert_app_identity(conn: &mut Conn, identity: &AppIdentity) -> Result<(), StorageError> {
