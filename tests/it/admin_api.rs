@@ -1059,3 +1059,667 @@ async fn resources_are_registered_listed_and_deleted_through_the_api() {
     let r = send(&svc, req("GET", "/admin/api/resources", "not-a-token")).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
+
+// ── The OpenAPI document (docs/admin-api.openapi.json) against the real app ─────────────────
+
+const OPENAPI: &str = include_str!("../../docs/admin-api.openapi.json");
+
+/// The HTTP methods an OpenAPI path item may hold, as its keys.
+const OPENAPI_METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// Schema keywords that only annotate; the validator below refuses any other keyword it does
+/// not check, so that the document cannot claim a constraint the test silently ignores.
+const ANNOTATIONS: [&str; 8] = [
+    "description",
+    "example",
+    "examples",
+    "default",
+    "format",
+    "title",
+    "readOnly",
+    "writeOnly",
+];
+
+/// One documented operation.
+struct Operation {
+    method: String,
+    template: String,
+    id: String,
+    op: Value,
+    params: Vec<Value>,
+}
+
+fn operations(doc: &Value) -> Vec<Operation> {
+    let mut out = Vec::new();
+    for (template, item) in doc["paths"].as_object().expect("paths") {
+        let shared = item["parameters"].as_array().cloned().unwrap_or_default();
+        for (key, op) in item.as_object().expect("path item") {
+            if !OPENAPI_METHODS.contains(&key.as_str()) {
+                continue;
+            }
+            let mut params = shared.clone();
+            params.extend(op["parameters"].as_array().cloned().unwrap_or_default());
+            out.push(Operation {
+                method: key.to_uppercase(),
+                template: template.clone(),
+                id: op["operationId"].as_str().unwrap_or("").to_string(),
+                op: op.clone(),
+                params,
+            });
+        }
+    }
+    out
+}
+
+/// Follows a local `$ref` (only `#/components/schemas/…` is used by the document).
+fn deref<'a>(doc: &'a Value, reference: &str) -> Result<&'a Value, String> {
+    let name = reference
+        .strip_prefix("#/components/schemas/")
+        .ok_or_else(|| format!("{reference}: not a reference to components/schemas"))?;
+    doc["components"]["schemas"]
+        .get(name)
+        .ok_or_else(|| format!("{reference}: no such schema"))
+}
+
+fn json_type_matches(name: &str, value: &Value) -> bool {
+    match name {
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "boolean" => value.is_boolean(),
+        "null" => value.is_null(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        other => panic!("unknown JSON Schema type {other}"),
+    }
+}
+
+/// Checks `value` against the subset of JSON Schema 2020-12 that the document uses.
+fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    let schema = schema
+        .as_object()
+        .ok_or_else(|| format!("{at}: schema is not an object"))?;
+    for (keyword, arg) in schema {
+        match keyword.as_str() {
+            "$ref" => conforms(doc, deref(doc, arg.as_str().unwrap_or(""))?, value, at)?,
+            "type" => {
+                let names: Vec<&str> = match arg {
+                    Value::String(s) => vec![s.as_str()],
+                    Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                    _ => return Err(format!("{at}: bad type keyword")),
+                };
+                if !names.iter().any(|n| json_type_matches(n, value)) {
+                    return Err(format!("{at}: {value} is not of type {arg}"));
+                }
+            }
+            "enum" => {
+                if !arg.as_array().is_some_and(|a| a.contains(value)) {
+                    return Err(format!("{at}: {value} is not one of {arg}"));
+                }
+            }
+            "const" => {
+                if arg != value {
+                    return Err(format!("{at}: {value} is not {arg}"));
+                }
+            }
+            "properties" => {
+                if let Value::Object(members) = value {
+                    for (name, member) in members {
+                        if let Some(sub) = arg.get(name) {
+                            conforms(doc, sub, member, &format!("{at}.{name}"))?;
+                        }
+                    }
+                }
+            }
+            "required" => {
+                if let Value::Object(members) = value {
+                    for name in arg.as_array().into_iter().flatten() {
+                        let name = name.as_str().unwrap_or("");
+                        if !members.contains_key(name) {
+                            return Err(format!("{at}: required member `{name}` is missing"));
+                        }
+                    }
+                }
+            }
+            "additionalProperties" => {
+                assert_eq!(arg, &Value::Bool(false), "{at}: only `false` is supported");
+                if let Value::Object(members) = value {
+                    let declared = schema.get("properties").and_then(Value::as_object);
+                    for name in members.keys() {
+                        if !declared.is_some_and(|d| d.contains_key(name)) {
+                            return Err(format!("{at}: undocumented member `{name}`"));
+                        }
+                    }
+                }
+            }
+            "items" => {
+                for (i, item) in value.as_array().into_iter().flatten().enumerate() {
+                    conforms(doc, arg, item, &format!("{at}[{i}]"))?;
+                }
+            }
+            "minItems" | "maxItems" => {
+                if let Value::Array(items) = value {
+                    let bound = arg.as_u64().unwrap_or(0) as usize;
+                    let ok = if keyword == "minItems" {
+                        items.len() >= bound
+                    } else {
+                        items.len() <= bound
+                    };
+                    if !ok {
+                        return Err(format!("{at}: {} items breaks {keyword}", items.len()));
+                    }
+                }
+            }
+            "minimum" | "maximum" => {
+                if let (Some(n), Some(bound)) = (value.as_f64(), arg.as_f64()) {
+                    let ok = if keyword == "minimum" {
+                        n >= bound
+                    } else {
+                        n <= bound
+                    };
+                    if !ok {
+                        return Err(format!("{at}: {n} breaks {keyword} {bound}"));
+                    }
+                }
+            }
+            other if ANNOTATIONS.contains(&other) => {}
+            other => panic!("{at}: the test does not check the keyword `{other}`"),
+        }
+    }
+    Ok(())
+}
+
+/// Every `$ref` anywhere in `value`.
+fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("$ref", Value::String(r)) => out.push(r.clone()),
+                    _ => collect_refs(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+/// A response with every header, as the checks below need them.
+struct Answer {
+    status: StatusCode,
+    headers: actix_web::http::header::HeaderMap,
+    empty: bool,
+    body: Value,
+}
+
+async fn call<S, B>(svc: &S, req: test::TestRequest) -> Answer
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let res = test::call_service(svc, req.to_request()).await;
+    let (status, headers) = (res.status(), res.headers().clone());
+    let bytes = test::read_body(res).await;
+    Answer {
+        status,
+        headers,
+        empty: bytes.is_empty(),
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    }
+}
+
+/// Objects to point path and query parameters at: a confidential client with an (iOS) app
+/// identity, and a resource server.
+struct Fixture {
+    client_id: String,
+    identity_id: String,
+    audience: String,
+}
+
+impl Fixture {
+    /// The value for a path or query parameter that names one of these objects.
+    fn value(&self, parameter: &str) -> Option<String> {
+        match parameter {
+            "client_id" => Some(self.client_id.clone()),
+            "identity_id" => Some(self.identity_id.clone()),
+            "audience" => Some(self.audience.clone()),
+            _ => None,
+        }
+    }
+}
+
+fn fixture(app: &TestApp, n: usize) -> Fixture {
+    use portcullis::oauth::app_identity::IdentitySpec;
+    use portcullis::registry::{self, ClientSpec};
+    use portcullis::storage::StorageError;
+    let spec = ClientSpec {
+        client_name: format!("Fixture {n}"),
+        client_type: "confidential".into(),
+        redirect_uris: vec!["https://fixture.example/cb".into()],
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        scope: "openid".into(),
+        enabled: true,
+        ..ClientSpec::default()
+    };
+    let audience = format!("https://fixture-{n}.example");
+    let issuer = app.state.issuer.to_string();
+    app.with_conn(|conn| {
+        let (client, _) =
+            registry::create(conn, &spec, "test", now()).map_err(StorageError::from)?;
+        let identity = IdentitySpec {
+            platform: "ios".into(),
+            app_id: "com.example.Fixture".into(),
+            ..IdentitySpec::default()
+        };
+        let identity = registry::add_app_identity(conn, client.id(), &identity, "test", now())
+            .map_err(StorageError::from)?;
+        let scope = format!("fixture{n}:read");
+        registry::create_resource(conn, &issuer, &audience, &scope, None, "test", now())
+            .map_err(StorageError::from)?;
+        Ok(Fixture {
+            client_id: client.id().to_string(),
+            identity_id: identity.identity_id,
+            audience: audience.clone(),
+        })
+    })
+}
+
+/// The request for an operation: path and query parameters from `value` (or the parameter's
+/// example), and the first documented request body example with its media type.
+fn request_for(
+    method: &str,
+    base: &str,
+    template: &str,
+    params: &[Value],
+    body: Option<&Value>,
+    value: &dyn Fn(&str) -> Option<String>,
+) -> test::TestRequest {
+    let mut path = template.to_string();
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    let mut has_query = false;
+    for p in params {
+        let name = p["name"].as_str().expect("parameter name");
+        let given = value(name).or_else(|| match &p["example"] {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        });
+        match (p["in"].as_str(), given) {
+            (Some("path"), Some(v)) => path = path.replace(&format!("{{{name}}}"), &v),
+            (Some("path"), None) => panic!("no value for path parameter {name}"),
+            (Some("query"), Some(v)) => {
+                query.append_pair(name, &v);
+                has_query = true;
+            }
+            (Some("query"), None) => {}
+            (other, _) => panic!("parameter {name} in {other:?} is not exercised"),
+        }
+    }
+    let mut uri = format!("{base}{path}");
+    if has_query {
+        uri = format!("{uri}?{}", query.finish());
+    }
+    let r = match method {
+        "GET" => test::TestRequest::get(),
+        "POST" => test::TestRequest::post(),
+        "PATCH" => test::TestRequest::patch(),
+        "DELETE" => test::TestRequest::delete(),
+        "PUT" => test::TestRequest::put(),
+        other => panic!("{other}"),
+    }
+    .uri(&uri);
+    let example = body.and_then(|b| {
+        b["content"]
+            .as_object()?
+            .iter()
+            .find(|(_, media)| media.get("example").is_some())
+            .map(|(media_type, media)| (media_type.clone(), media["example"].clone()))
+    });
+    match example {
+        Some((media_type, example)) => r
+            .insert_header(("Content-Type", media_type))
+            .set_payload(example.to_string()),
+        None => r,
+    }
+}
+
+/// Checks a real answer against the operation's documented response for its status: the
+/// status is documented, the body matches the schema (or is empty when none is documented)
+/// and every documented header is present.
+fn check_documented(doc: &Value, op: &Operation, answer: &Answer, what: &str) {
+    let status = answer.status.as_u16().to_string();
+    let name = format!("{} {} ({what})", op.method, op.template);
+    assert_eq!(
+        answer
+            .headers
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store"),
+        "{name}"
+    );
+    let documented = op.op["responses"]
+        .get(&status)
+        .unwrap_or_else(|| panic!("{name}: status {status} is not documented: {}", answer.body));
+    match documented["content"].as_object() {
+        Some(content) => {
+            let schema = &content
+                .get("application/json")
+                .unwrap_or_else(|| panic!("{name}: only JSON answers are expected"))["schema"];
+            if let Err(e) = conforms(doc, schema, &answer.body, "body") {
+                panic!("{name}: {status}: {e}: {}", answer.body);
+            }
+        }
+        None => assert!(answer.empty, "{name}: {status} has an undocumented body"),
+    }
+    for header in documented["headers"].as_object().into_iter().flatten() {
+        assert!(
+            answer.headers.contains_key(header.0.as_str()),
+            "{name}: {status} lacks the documented header {}",
+            header.0
+        );
+    }
+}
+
+/// Whether a concrete path fits a documented path template (`{name}` is one segment).
+fn matches_template(template: &str, path: &str) -> bool {
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| t == p || (t.starts_with('{') && !p.is_empty()))
+}
+
+#[actix_web::test]
+async fn the_openapi_document_is_well_formed_and_its_references_resolve() {
+    let doc: Value = serde_json::from_str(OPENAPI).expect("the document is JSON");
+    assert!(doc["openapi"].as_str().unwrap_or("").starts_with("3.1"));
+    assert_eq!(doc["servers"][0]["url"], "/admin/api");
+    assert!(
+        OPENAPI.contains("\n  \"paths\": {\n"),
+        "pretty-printed with two spaces"
+    );
+
+    // A bearer scheme, applied to every operation.
+    let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
+    let global = doc["security"].as_array().unwrap();
+    assert_eq!(global.len(), 1);
+    for name in global[0].as_object().unwrap().keys() {
+        assert_eq!(schemes[name]["type"], "http");
+        assert_eq!(schemes[name]["scheme"], "bearer");
+        assert!(schemes[name]["description"]
+            .as_str()
+            .unwrap()
+            .contains("portcullis admin token create"));
+    }
+
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(!refs.is_empty());
+    for r in &refs {
+        deref(&doc, r).unwrap_or_else(|e| panic!("{e}"));
+    }
+    for name in doc["components"]["schemas"].as_object().unwrap().keys() {
+        let r = format!("#/components/schemas/{name}");
+        assert!(refs.contains(&r), "schema {name} is never used");
+    }
+
+    let ops = operations(&doc);
+    let mut ids = std::collections::BTreeSet::new();
+    for op in &ops {
+        let name = format!("{} {}", op.method, op.template);
+        assert!(
+            ids.insert(op.id.clone()),
+            "{name}: operationId missing or reused"
+        );
+        assert!(op.op["summary"].is_string(), "{name}: summary");
+        let responses = op.op["responses"].as_object().unwrap();
+        let successes: Vec<_> = responses.keys().filter(|s| s.starts_with('2')).collect();
+        assert_eq!(successes.len(), 1, "{name}: one success status");
+        for status in ["401", "403", "500", "503"] {
+            assert!(responses.contains_key(status), "{name}: {status}");
+        }
+        for (status, response) in responses {
+            if !status.starts_with('2') {
+                assert_eq!(
+                    response["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/Error",
+                    "{name}: {status} uses the shared Error schema"
+                );
+            }
+        }
+        // Every template parameter is declared, and the other way round.
+        for p in op.params.iter().filter(|p| p["in"] == "path") {
+            let placeholder = format!("{{{}}}", p["name"].as_str().unwrap());
+            assert!(op.template.contains(&placeholder), "{name}: {placeholder}");
+            assert_eq!(p["required"], true, "{name}: path parameters are required");
+        }
+        assert_eq!(
+            op.template.matches('{').count(),
+            op.params.iter().filter(|p| p["in"] == "path").count(),
+            "{name}: every path placeholder is a declared parameter"
+        );
+        // Request examples are valid against their own schema.
+        if let Some(content) = op.op["requestBody"]["content"].as_object() {
+            for (media_type, media) in content {
+                if let Some(example) = media.get("example") {
+                    conforms(&doc, &media["schema"], example, "example")
+                        .unwrap_or_else(|e| panic!("{name}: {media_type}: {e}"));
+                }
+            }
+            if op.op["requestBody"]["required"] == true {
+                assert!(
+                    content.values().any(|m| m.get("example").is_some()),
+                    "{name}: a required body has an example to call the operation with"
+                );
+            }
+        }
+    }
+}
+
+#[actix_web::test]
+async fn every_documented_admin_operation_is_routed_and_answers_as_documented() {
+    let doc: Value = serde_json::from_str(OPENAPI).expect("the document is JSON");
+    let base = doc["servers"][0]["url"].as_str().unwrap().to_string();
+    let ops = operations(&doc);
+    assert!(!ops.is_empty());
+    let app = TestApp::new();
+    let token = user_with_token(&app, "admin@example.com", true);
+    let svc = app.service().await;
+    let bearer = ("Authorization", format!("Bearer {token}"));
+
+    // The answer for a path the API does not have; no documented operation may give it.
+    let unknown_route = call(
+        &svc,
+        test::TestRequest::get()
+            .uri(&format!("{base}/no-such-endpoint"))
+            .insert_header(bearer.clone()),
+    )
+    .await;
+    assert_eq!(unknown_route.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown_route.body["error"], "not_found");
+    let is_unknown_route =
+        |a: &Answer| a.status == unknown_route.status && a.body == unknown_route.body;
+
+    // A valid call of every operation, each on objects of its own: routed, and with the
+    // documented success status, body and headers.
+    for (n, op) in ops.iter().enumerate() {
+        let fx = fixture(&app, n);
+        let value = |name: &str| fx.value(name);
+        let request = request_for(
+            &op.method,
+            &base,
+            &op.template,
+            &op.params,
+            op.op.get("requestBody"),
+            &value,
+        )
+        .insert_header(bearer.clone());
+        let answer = call(&svc, request).await;
+        let name = format!("{} {}", op.method, op.template);
+        assert!(!is_unknown_route(&answer), "{name} is not routed");
+        assert_ne!(answer.status, StatusCode::METHOD_NOT_ALLOWED, "{name}");
+        let success = op.op["responses"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .find(|s| s.starts_with('2'))
+            .unwrap()
+            .clone();
+        assert_eq!(
+            answer.status.as_u16().to_string(),
+            success,
+            "{name}: {}",
+            answer.body
+        );
+        check_documented(&doc, op, &answer, "valid call");
+    }
+
+    // Without a token every operation is a documented 401 with its challenge.
+    let fx = fixture(&app, ops.len());
+    let value = |name: &str| fx.value(name);
+    for op in &ops {
+        let request = request_for(
+            &op.method,
+            &base,
+            &op.template,
+            &op.params,
+            op.op.get("requestBody"),
+            &value,
+        );
+        let answer = call(&svc, request).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", op.id);
+        check_documented(&doc, op, &answer, "no token");
+    }
+
+    // Unknown ids are a documented 404 from the operation, not the unknown-route answer.
+    let unknown = |name: &str| match name {
+        "client_id" => Some("cli_000000000000000000000000".to_string()),
+        "identity_id" => Some("aid_000000000000000000000000".to_string()),
+        "audience" => Some("https://unknown.example".to_string()),
+        _ => None,
+    };
+    let mut with_ids = 0;
+    for op in &ops {
+        let names: Vec<&str> = op
+            .params
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        if !names.iter().any(|n| unknown(n).is_some()) {
+            continue;
+        }
+        with_ids += 1;
+        let request = request_for(
+            &op.method,
+            &base,
+            &op.template,
+            &op.params,
+            op.op.get("requestBody"),
+            &unknown,
+        )
+        .insert_header(bearer.clone());
+        let answer = call(&svc, request).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::NOT_FOUND,
+            "{}: {}",
+            op.id,
+            answer.body
+        );
+        assert!(!is_unknown_route(&answer), "{} is not routed", op.id);
+        check_documented(&doc, op, &answer, "unknown id");
+    }
+    assert!(with_ids > 0);
+
+    // On every documented path, every method the document does not list is a 405 whose
+    // `Allow` names exactly the documented methods: the routes are the documented ones.
+    let mut templates: Vec<&str> = ops.iter().map(|o| o.template.as_str()).collect();
+    templates.dedup();
+    for template in templates {
+        let documented: std::collections::BTreeSet<String> = ops
+            .iter()
+            .filter(|o| o.template == template)
+            .map(|o| o.method.clone())
+            .collect();
+        let params: Vec<Value> = ops
+            .iter()
+            .filter(|o| o.template == template)
+            .flat_map(|o| o.params.iter().filter(|p| p["in"] == "path").cloned())
+            .collect();
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+            if documented.contains(method) {
+                continue;
+            }
+            let request = request_for(method, &base, template, &params, None, &value)
+                .insert_header(bearer.clone());
+            let answer = call(&svc, request).await;
+            assert_eq!(
+                answer.status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {template} is routed but not documented"
+            );
+            let allowed: std::collections::BTreeSet<String> = answer
+                .headers
+                .get("allow")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .split(',')
+                .map(|m| m.trim().to_string())
+                .collect();
+            assert_eq!(allowed, documented, "{template}: Allow");
+            conforms(
+                &doc,
+                &json!({"$ref": "#/components/schemas/Error"}),
+                &answer.body,
+                "405",
+            )
+            .unwrap();
+        }
+    }
+
+    // Undocumented combinations give the unknown-route answer or a 405, so the checks above
+    // can fail.
+    let client = &fx.client_id;
+    for (method, path, expected) in [
+        ("GET", format!("{base}/users"), StatusCode::NOT_FOUND),
+        (
+            "POST",
+            format!("{base}/clients/{client}/secrets"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "POST",
+            format!("{base}/keys/rotate/now"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "PUT",
+            format!("{base}/clients"),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            "GET",
+            format!("{base}/keys/rotate"),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+    ] {
+        let answer = call(&svc, req(method, &path, &token)).await;
+        assert_eq!(answer.status, expected, "{method} {path}");
+        if expected == StatusCode::NOT_FOUND {
+            assert!(
+                is_unknown_route(&answer),
+                "{method} {path}: {}",
+                answer.body
+            );
+        }
+        let relative = path.strip_prefix(base.as_str()).unwrap();
+        assert!(
+            !ops.iter()
+                .any(|o| o.method == method && matches_template(&o.template, relative)),
+            "{method} {path} is documented"
+        );
+    }
+}
