@@ -72,8 +72,11 @@ impl From<diesel::result::Error> for StorageError {
         use diesel::result::{DatabaseErrorKind, Error};
         match err {
             Error::NotFound => StorageError::NotFound,
+            // The database's own text names tables and constraints: it stays in the log, and
+            // callers (API, console, CLI) show a fixed sentence.
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                StorageError::Conflict(info.message().to_string())
+                tracing::debug!(detail = info.message(), "unique constraint violated");
+                StorageError::Conflict("an entry with the same key already exists".into())
             }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 StorageError::Unavailable(info.message().to_string())
@@ -422,4 +425,23 @@ pub fn split_list(s: &str) -> Vec<String> {
         .filter(|x| !x.is_empty())
         .map(str::to_string)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StorageError;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    #[test]
+    fn a_unique_violation_is_a_conflict_without_the_database_text() {
+        let raw = "duplicate key value violates unique constraint \"resources_pkey\"".to_string();
+        let err = Error::DatabaseError(DatabaseErrorKind::UniqueViolation, Box::new(raw));
+        match StorageError::from(err) {
+            StorageError::Conflict(message) => {
+                assert!(!message.contains("resources_pkey"), "{message}");
+                assert!(!message.contains("constraint"), "{message}");
+            }
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+    }
 }
