@@ -35,7 +35,7 @@ pub async fn rotate(
 ) -> Result<HttpResponse, ApiError> {
     let body = read_object(&req, payload, BodyKind::Json).await;
     let (master, settings) = (state.master.clone(), state.settings.clone());
-    let (view, set) = auth::run(&state, token, move |conn, admin, at| {
+    let (view, set) = auth::run(&state, token, move |conn, admin, _at| {
         let mut fields = body?.unwrap_or_default();
         let alg: String = fields.take("alg")?.unwrap_or_else(|| "ES256".into());
         let immediately: bool = fields.take("now")?.unwrap_or(false);
@@ -43,14 +43,16 @@ pub async fn rotate(
         let alg = Alg::parse(&alg)
             .ok_or_else(|| ApiError::invalid_field("alg", "alg: must be `ES256` or `RS256`"))?;
         let row = signing::rotate(conn, &master, &settings, alg, immediately, &admin.actor())?;
-        let set = signing::load(conn, &master, &settings, crate::storage::now())
-            .map_err(StorageError::Other)?;
+        // One clock reading after the rotation for both the key set and the reported state
+        // (the request's `at` is older: an immediate key could look pending).
+        let now = crate::storage::now();
+        let set = signing::load(conn, &master, &settings, now).map_err(StorageError::Other)?;
         let view = KeyState {
             kid: row.kid,
             alg: row.alg,
             created_at: row.created_at,
             activates_at: row.activates_at,
-            state: if row.activates_at <= at {
+            state: if row.activates_at <= now {
                 "active"
             } else {
                 "pending"
