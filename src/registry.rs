@@ -610,6 +610,8 @@ pub fn add_app_identity(
             .collect(),
     };
     write_tx(conn, |conn| {
+        // Two concurrent adds of one app must not both pass the check below.
+        clients::lock_for_update(conn, client_id)?;
         let existing = list_app_identities(conn, client_id)?;
         if existing
             .iter()

@@ -152,6 +152,22 @@ pub fn find(conn: &mut Conn, client_id: &str) -> Result<Option<Client>, StorageE
     }
 }
 
+/// Inside a write transaction, makes concurrent changes to one client's registrations (its app
+/// identities) take turns: on PostgreSQL it locks the client's row (`FOR UPDATE`) until the
+/// transaction ends, so a check-then-insert cannot interleave under READ COMMITTED; on SQLite
+/// `BEGIN IMMEDIATE` already serialises writers. An unknown client locks nothing.
+pub fn lock_for_update(conn: &mut Conn, client_id: &str) -> Result<(), StorageError> {
+    if let Conn::Postgres(pg) = conn {
+        let _: Option<String> = clients::table
+            .find(client_id)
+            .select(clients::client_id)
+            .for_update()
+            .get_result(pg)
+            .optional()?;
+    }
+    Ok(())
+}
+
 /// Whether a client with this id exists.
 pub fn exists(conn: &mut Conn, client_id: &str) -> Result<bool, StorageError> {
     let found: Option<String> = clients::table

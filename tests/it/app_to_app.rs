@@ -740,3 +740,54 @@ async fn removing_an_identity_revokes_the_grants_bound_to_it() {
     assert!(!family_revoked(&unbound));
     assert!(!app.with_conn(|c| families::access_token_revoked(c, &jti(&unbound))));
 }
+
+/// A registration racing another of the same app on one client waits for it and is then a
+/// conflict: the second add is started while the first transaction holds the client (and has
+/// not inserted yet), which without the lock would let both checks pass on PostgreSQL.
+#[actix_web::test]
+async fn a_concurrent_add_of_the_same_app_waits_and_is_a_conflict() {
+    let app = TestApp::new();
+    let (client_id, _) = native_client(&app, false, None);
+    let spec = IdentitySpec {
+        platform: "ios".into(),
+        app_id: "com.example.App".into(),
+        ..IdentitySpec::default()
+    };
+    let second = std::thread::scope(|scope| {
+        app.with_conn(|conn| {
+            portcullis::storage::write_tx(conn, |conn| {
+                portcullis::storage::clients::lock_for_update(conn, &client_id)?;
+                let racer = scope.spawn(|| {
+                    app.state.db.run_blocking(|conn| {
+                        Ok(registry::add_app_identity(
+                            conn,
+                            &client_id,
+                            &spec,
+                            "test",
+                            now(),
+                        ))
+                    })
+                });
+                // Give the racer time to reach its check while this transaction holds.
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                registry::add_app_identity(conn, &client_id, &spec, "test", now())
+                    .map_err(|e| portcullis::storage::StorageError::Other(e.to_string()))?;
+                Ok(racer)
+            })
+        })
+        .join()
+        .expect("thread")
+        .expect("database")
+    });
+    assert!(
+        matches!(
+            second,
+            Err(registry::RegistryError::Storage(
+                portcullis::storage::StorageError::Conflict(_)
+            ))
+        ),
+        "{second:?}"
+    );
+    let identities = app.with_conn(|conn| registry::list_app_identities(conn, &client_id));
+    assert_eq!(identities.iter().filter(|i| i.platform == "ios").count(), 1);
+}
