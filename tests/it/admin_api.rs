@@ -44,27 +44,50 @@ struct Reply {
     body: Value,
 }
 
-async fn send<S, B>(svc: &S, req: test::TestRequest) -> Reply
+/// A response with every header, as the checks below need them.
+struct Answer {
+    status: StatusCode,
+    headers: actix_web::http::header::HeaderMap,
+    empty: bool,
+    body: Value,
+}
+
+async fn call<S, B>(svc: &S, req: test::TestRequest) -> Answer
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
     let res = test::call_service(svc, req.to_request()).await;
-    let h = |name: &str| crate::support::header(&res, name);
-    let (status, www_authenticate, cache_control, allow) = (
-        res.status(),
-        h("www-authenticate"),
-        h("cache-control"),
-        h("allow"),
-    );
+    let (status, headers) = (res.status(), res.headers().clone());
     let bytes = test::read_body(res).await;
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply {
+    Answer {
         status,
-        www_authenticate,
-        cache_control,
-        allow,
-        body,
+        headers,
+        empty: bytes.is_empty(),
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    }
+}
+
+async fn send<S, B>(svc: &S, req: test::TestRequest) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let answer = call(svc, req).await;
+    let h = |name: &str| {
+        answer
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    Reply {
+        status: answer.status,
+        www_authenticate: h("www-authenticate"),
+        cache_control: h("cache-control"),
+        allow: h("allow"),
+        body: answer.body,
     }
 }
 
@@ -1244,30 +1267,6 @@ fn collect_refs(value: &Value, out: &mut Vec<String>) {
         }
         Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
         _ => {}
-    }
-}
-
-/// A response with every header, as the checks below need them.
-struct Answer {
-    status: StatusCode,
-    headers: actix_web::http::header::HeaderMap,
-    empty: bool,
-    body: Value,
-}
-
-async fn call<S, B>(svc: &S, req: test::TestRequest) -> Answer
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let res = test::call_service(svc, req.to_request()).await;
-    let (status, headers) = (res.status(), res.headers().clone());
-    let bytes = test::read_body(res).await;
-    Answer {
-        status,
-        headers,
-        empty: bytes.is_empty(),
-        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     }
 }
 
