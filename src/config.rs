@@ -276,6 +276,8 @@ impl DatabaseSettings {
     /// processes and gains from more requests in flight.
     pub const SQLITE_POOL_SIZE: u32 = 4;
     pub const POSTGRES_POOL_SIZE: u32 = 16;
+    /// The largest pool accepted: every connection is served by a thread of its own.
+    pub const MAX_POOL_SIZE: u32 = 256;
 
     /// The number of pooled connections for this backend.
     pub fn effective_pool_size(&self, sqlite: bool) -> u32 {
@@ -426,6 +428,13 @@ impl Settings {
             ));
         }
         self.app_links.validate()?;
+        // Each pooled connection has its own database thread (storage::threads).
+        if self.database.pool_size > DatabaseSettings::MAX_POOL_SIZE {
+            return Err(ConfigError::new(
+                "database.pool_size",
+                format!("must be at most {}", DatabaseSettings::MAX_POOL_SIZE),
+            ));
+        }
         if self.keys.poll_interval_seconds == 0 {
             return Err(ConfigError::new(
                 "keys.poll_interval_seconds",
@@ -598,6 +607,15 @@ mod tests {
         db.pool_size = 7;
         assert_eq!(db.effective_pool_size(true), 7);
         assert_eq!(db.effective_pool_size(false), 7);
+    }
+
+    #[test]
+    fn a_pool_beyond_the_thread_limit_is_refused() {
+        let mut settings = Settings::default();
+        settings.database.pool_size = DatabaseSettings::MAX_POOL_SIZE;
+        assert!(settings.validate().is_ok());
+        settings.database.pool_size = DatabaseSettings::MAX_POOL_SIZE + 1;
+        assert_eq!(settings.validate().unwrap_err().key, "database.pool_size");
     }
 
     #[test]
